@@ -1,0 +1,9 @@
+//! The conversation runtime.
+//!
+//! Turns the layered configuration into a provider and a resolved model,
+//! and explains each choice (for `--verbose` and `--dry-run`). Later layers
+//! (tools, permissions, hooks) plug in here; nothing in this crate prints.
+
+pub mod setup;
+
+pub use setup::{Runtime, SetupError};

@@ -1,0 +1,247 @@
+//! From configuration to a ready provider: which provider, which endpoint,
+//! which model ID, and why.
+
+use std::collections::BTreeMap;
+
+use claude_config::{Config, ProviderKind};
+use claude_protocol::MessagesRequest;
+use claude_providers::bedrock::{self, AuthMode, BedrockProvider, BedrockSettings, SettingsInput};
+use claude_providers::catalog::ALIASES;
+use claude_providers::resolve::{ResolveError, ResolveInput, ResolvedModel, Target, resolve};
+use claude_providers::retry::RetryPolicy;
+use claude_providers::Provider;
+use serde_json::{Value, json};
+
+/// Claude Code's default output cap for models it does not know.
+const DEFAULT_MAX_OUTPUT: u32 = 32_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Model(#[from] ResolveError),
+    #[error("CLAUDE_CODE_MAX_OUTPUT_TOKENS must be a positive whole number, got `{0}`")]
+    MaxTokens(String),
+}
+
+/// Everything a model call needs, resolved once per session.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub provider: ProviderKind,
+    pub provider_origin: String,
+    pub model: ResolvedModel,
+    pub requested_model: Option<String>,
+    pub bedrock: Option<BedrockSettings>,
+    pub anthropic_base_url: String,
+    pub retry: RetryPolicy,
+    pub max_tokens: u32,
+}
+
+fn origin_of(cfg: &Config, key: &str) -> Option<(String, String)> {
+    cfg.get(key)
+        .ok()
+        .flatten()
+        .map(|r| (r.value.to_string(), r.origin.to_string()))
+}
+
+impl Runtime {
+    pub fn from_config(cfg: &Config) -> Result<Runtime, SetupError> {
+        let provider = cfg.provider();
+        let provider_origin = cfg
+            .get("provider")
+            .ok()
+            .flatten()
+            .map(|r| r.origin.to_string())
+            .unwrap_or_else(|| "default".into());
+        let env = cfg.env().clone();
+        let bedrock = (provider == ProviderKind::Bedrock).then(|| {
+            bedrock::resolve_settings(SettingsInput {
+                region_flag: None,
+                region_config: origin_of(cfg, "bedrock.region"),
+                profile: origin_of(cfg, "bedrock.profile"),
+                endpoint_config: origin_of(cfg, "bedrock.endpoint_url"),
+                env: env.clone(),
+            })
+        });
+        let requested_model = cfg.str("model").map(str::to_string);
+        let (target, region) = match &bedrock {
+            Some(b) => (Target::Bedrock, b.region.clone()),
+            None => (Target::Anthropic, String::new()),
+        };
+        let mut alias_overrides = BTreeMap::new();
+        for alias in ALIASES {
+            let found = match target {
+                Target::Bedrock => origin_of(cfg, &format!("bedrock.models.{alias}")),
+                Target::Anthropic => {
+                    let var = format!("ANTHROPIC_DEFAULT_{}_MODEL", alias.to_ascii_uppercase());
+                    env.get(&var).map(|v| (v.clone(), format!("env {var}")))
+                }
+            };
+            if let Some(v) = found {
+                alias_overrides.insert(alias, v);
+            }
+        }
+        let model = resolve(&ResolveInput {
+            target,
+            requested: requested_model.as_deref(),
+            alias_overrides,
+            region: &region,
+            region_prefix: cfg.str("bedrock.region_prefix"),
+        })?;
+        let model_max = model.info.map(|i| i.max_output);
+        let max_tokens = match env.get("CLAUDE_CODE_MAX_OUTPUT_TOKENS").filter(|v| !v.is_empty()) {
+            Some(raw) => {
+                let n: u32 = raw
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| SetupError::MaxTokens(raw.clone()))?;
+                model_max.map_or(n, |m| n.min(m))
+            }
+            None => model_max.map_or(DEFAULT_MAX_OUTPUT, |m| m.min(DEFAULT_MAX_OUTPUT)),
+        };
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy {
+            max_attempts: cfg.u64("retry.max_attempts").map_or(defaults.max_attempts, |n| n as u32),
+            base: cfg
+                .u64("retry.base_delay_ms")
+                .map_or(defaults.base, std::time::Duration::from_millis),
+            cap: cfg
+                .u64("retry.max_delay_ms")
+                .map_or(defaults.cap, std::time::Duration::from_millis),
+        };
+        Ok(Runtime {
+            provider,
+            provider_origin,
+            model,
+            requested_model,
+            bedrock,
+            anthropic_base_url: cfg
+                .str("anthropic.base_url")
+                .unwrap_or("https://api.anthropic.com")
+                .trim_end_matches('/')
+                .to_string(),
+            retry,
+            max_tokens,
+        })
+    }
+
+    /// Builds the provider. No network I/O happens here.
+    pub async fn connect(&self) -> Box<dyn Provider> {
+        match &self.bedrock {
+            Some(settings) => Box::new(BedrockProvider::new(settings.clone(), self.retry).await),
+            None => unreachable_anthropic(),
+        }
+    }
+
+    /// Lines for `--verbose`: each decision and its source. Never a secret.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "provider: {} ({})",
+            self.provider.as_str(),
+            self.provider_origin
+        )];
+        if let Some(b) = &self.bedrock {
+            lines.push(format!("region: {} (from {})", b.region, b.region_source));
+            lines.push(format!("endpoint: {} ({})", b.endpoint_display, b.endpoint_source));
+            lines.push(format!("auth: {}", auth_words(b)));
+        } else {
+            lines.push(format!("endpoint: {}/v1/messages", self.anthropic_base_url));
+        }
+        lines.push(format!("model: {} ({})", self.model.model_id, self.model.reason));
+        lines.push(format!("max_tokens: {}", self.max_tokens));
+        lines
+    }
+
+    /// What `--dry-run` prints: the call that would be made, sending nothing.
+    pub fn dry_run(&self, request: &MessagesRequest, stream: bool) -> Value {
+        let model = json!({
+            "requested": self.requested_model,
+            "model_id": self.model.model_id,
+            "alias": self.model.alias,
+            "canonical": self.model.canonical,
+            "inference_profile_prefix": self.model.profile_prefix,
+            "reason": self.model.reason,
+        });
+        match &self.bedrock {
+            Some(b) => {
+                let operation = if stream {
+                    "invoke-with-response-stream"
+                } else {
+                    "invoke"
+                };
+                json!({
+                    "provider": "bedrock",
+                    "provider_source": self.provider_origin,
+                    "region": b.region,
+                    "region_source": b.region_source,
+                    "endpoint": b.endpoint_display,
+                    "endpoint_source": b.endpoint_source,
+                    "auth": auth_words(b),
+                    "operation": if stream { "InvokeModelWithResponseStream" } else { "InvokeModel" },
+                    "path": format!("/model/{}/{operation}", encode_label(&self.model.model_id)),
+                    "model": model,
+                    "body": bedrock::body::invoke_body(request),
+                })
+            }
+            None => {
+                let mut body = serde_json::to_value(request).unwrap_or_default();
+                body["model"] = json!(self.model.model_id);
+                if stream {
+                    body["stream"] = json!(true);
+                }
+                json!({
+                    "provider": "anthropic",
+                    "provider_source": self.provider_origin,
+                    "endpoint": format!("{}/v1/messages", self.anthropic_base_url),
+                    "model": model,
+                    "body": body,
+                })
+            }
+        }
+    }
+}
+
+fn unreachable_anthropic() -> Box<dyn Provider> {
+    todo!("anthropic provider")
+}
+
+fn auth_words(b: &BedrockSettings) -> String {
+    match b.auth {
+        AuthMode::BearerToken => "Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), sent as Authorization: Bearer".into(),
+        AuthMode::None => "unsigned requests (CLAUDE_CODE_SKIP_BEDROCK_AUTH): the gateway signs".into(),
+        AuthMode::Sigv4 => match (&b.profile, &b.profile_source) {
+            (Some(p), Some(src)) => format!("SigV4, AWS SDK credential chain with profile `{p}` ({src})"),
+            _ => "SigV4, AWS SDK default credential chain".into(),
+        },
+    }
+}
+
+/// Percent-encodes a URI label as the AWS SDKs do (`:` → `%3A`, `/` → `%2F`).
+fn encode_label(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_encoded_like_the_sdk() {
+        assert_eq!(
+            encode_label("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0"
+        );
+        assert_eq!(
+            encode_label("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"),
+            "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123"
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! The command line, as clap structs.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// claude: a Claude Code-compatible terminal agent whose first-class backend
+/// is Amazon Bedrock, in your own AWS account.
+#[derive(Debug, Parser)]
+#[command(name = "claude", version, about, long_about = None)]
+#[command(after_help = "Examples:\n  claude --provider bedrock --model haiku -p \"Summarise this ADR\"\n  claude config set provider bedrock\n  claude config set bedrock.region us-east-1\n  CLAUDE_PROVIDER=bedrock claude -p hello --dry-run\n\nExit codes: 0 ok, 1 unexpected error, 2 usage or configuration error, 3 credentials, 4 access denied, 5 model not available, 6 throttled after all retries, 7 service or network failure after retries, 8 request rejected, 9 reply incomplete, 130 interrupted.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags for a model call (print mode) that also shape configuration.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// The prompt. With -p and no prompt, it is read from standard input.
+    pub prompt: Option<String>,
+
+    /// Print mode: answer one prompt and exit.
+    #[arg(short = 'p', long = "print")]
+    pub print: bool,
+
+    /// Model provider: bedrock or anthropic (env CLAUDE_PROVIDER; CLAUDE_CODE_USE_BEDROCK=1 selects bedrock).
+    #[arg(long, value_name = "PROVIDER", global = true)]
+    pub provider: Option<String>,
+
+    /// Model alias (opus, sonnet, haiku), model ID, inference-profile ID or ARN (env ANTHROPIC_MODEL).
+    #[arg(long, value_name = "MODEL", global = true)]
+    pub model: Option<String>,
+
+    /// AWS region for Bedrock; beats bedrock.region, AWS_REGION and AWS_DEFAULT_REGION.
+    #[arg(long, value_name = "REGION", global = true)]
+    pub region: Option<String>,
+
+    /// Print, as JSON, what would be sent (provider, region, endpoint, model ID and why, body); send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Explain each decision (provider, region, endpoint, auth, model) on standard error.
+    #[arg(long, global = true)]
+    pub verbose: bool,
+
+    /// Use the non-streaming call (Bedrock InvokeModel) instead of streaming.
+    #[arg(long)]
+    pub no_stream: bool,
+
+    /// Output format in print mode.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    /// The reply's text, streamed.
+    #[default]
+    Text,
+    /// One JSON object with the result, usage and cost.
+    Json,
+    /// One JSON event per line as the reply streams, then the result.
+    StreamJson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and change configuration (user file by default, or the project's).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ScopeArgs {
+    /// The user config file (the default): $CLAUDE_CONFIG_DIR/config.toml or ~/.claude/config.toml.
+    #[arg(long, conflicts_with = "project")]
+    pub global: bool,
+    /// The project's file: .claude/config.toml at the project root.
+    #[arg(long)]
+    pub project: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Set KEY to VALUE, validated; secrets are refused.
+    Set {
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Print KEY's effective value (exit 1 when it is not set).
+    Get {
+        key: String,
+        /// Also print where the value came from.
+        #[arg(long)]
+        show_origin: bool,
+    },
+    /// Remove KEY from the chosen file.
+    Unset {
+        key: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// List every effective value.
+    List {
+        /// Show where each value came from: flag, environment variable, file path or default.
+        #[arg(long)]
+        show_origin: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every key with its description.
+    Keys,
+}

@@ -1,0 +1,41 @@
+//! The `claude` binary: parse, load configuration, dispatch, map errors to
+//! exit codes. Everything else lives in the library crates.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod config_cmd;
+mod load;
+mod print;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("claude: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let opts = load::options(&cli.run)?;
+    if let Some(Command::Config(cmd)) = cli.command {
+        return Ok(config_cmd::run(cmd, &opts));
+    }
+    let cfg = match claude_config::Config::load(&opts) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("claude: {e}");
+            return Ok(2);
+        }
+    };
+    load::apply_settings_env(&cfg);
+    print::run(&cli.run, &cfg)
+}

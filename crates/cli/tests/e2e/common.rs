@@ -1,0 +1,106 @@
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A hermetic world for one test: its own HOME, config dir and project dir,
+/// and an environment that starts empty.
+pub struct World {
+    pub root: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+}
+
+impl World {
+    pub fn new() -> World {
+        let root = tempfile::tempdir().unwrap();
+        let home = root.path().join("home");
+        let project = root.path().join("project");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(project.join(".git")).unwrap();
+        let env = vec![
+            ("HOME".into(), home.display().to_string()),
+            ("CLAUDE_CONFIG_DIR".into(), root.path().join("config").display().to_string()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            // Never wait on instance metadata from a test machine.
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ];
+        World { root, env, cwd: project }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.path().join("home")
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.root.path().join("config")
+    }
+
+    pub fn set(&mut self, k: &str, v: impl AsRef<str>) -> &mut Self {
+        self.env.retain(|(n, _)| n != k);
+        self.env.push((k.into(), v.as_ref().into()));
+        self
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        let p = if rel.starts_with('/') { PathBuf::from(rel) } else { self.cwd.join(rel) };
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn write_abs(&self, path: &Path, content: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("claude").unwrap();
+        c.env_clear().current_dir(&self.cwd);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.timeout(std::time::Duration::from_secs(60));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.cmd().args(args).output().unwrap())
+    }
+
+    /// Fast retries, so fault-injection tests take milliseconds.
+    pub fn fast_retries(&self) {
+        self.write_abs(
+            &self.config_dir().join("config.toml"),
+            "[retry]\nbase_delay_ms = 5\nmax_delay_ms = 20\n",
+        );
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.0.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout(), self.stderr()))
+    }
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code(), 0, "stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        self
+    }
+    #[track_caller]
+    pub fn fails_with(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), code, "stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        self
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real `claude` binary, a temporary HOME and config
+//! directory, and loopback servers that speak the real wire formats.
+
+mod bedrock;
+mod common;
+mod config;
+mod dry_run;

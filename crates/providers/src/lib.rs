@@ -1,0 +1,17 @@
+//! Model providers: the catalog, alias resolution, the retry policy, error
+//! classification with fixes, and the Bedrock and Anthropic clients.
+//!
+//! Everything here returns typed values and errors; nothing prints. The
+//! `Provider` trait is the only way the rest of the product reaches a model.
+
+pub mod bedrock;
+pub mod catalog;
+pub mod error;
+pub mod provider;
+pub mod resolve;
+pub mod retry;
+mod suggest;
+
+pub use error::{CallContext, ProviderError};
+pub use provider::{CallOptions, Completion, EventSink, Provider, ProviderEvent, RetryNotice};
+pub use suggest::did_you_mean;

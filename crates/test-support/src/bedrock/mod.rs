@@ -1,0 +1,325 @@
+//! A loopback Amazon Bedrock: the runtime's InvokeModel and InvokeModelWithResponseStream,
+//! the control-plane reads a `doctor` makes, and STS GetCallerIdentity, all on one port
+//! (the AWS SDK lets every service's endpoint point at the same URL).
+//!
+//! It answers with Bedrock's recorded wire format, validates bodies and credentials the
+//! way Bedrock does, and records every request for assertions.
+
+mod control_plane;
+mod reply;
+mod sts;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use serde_json::{Value, json};
+
+pub use control_plane::{CallerIdentity, ControlPlane};
+pub use reply::{DEFAULT_TEXT, Reply};
+
+use crate::loopback::{Body, Loopback, Operation, RecordedRequest, full, lock};
+use crate::sigv4::{self, SigV4Error, percent_decode};
+use reply::error_response;
+
+/// How the server checks credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Auth {
+    /// Accept anything; only record.
+    #[default]
+    Any,
+    /// Require a valid SigV4 signature from this key, recomputed from the request.
+    SigV4 {
+        /// The one access key id the server knows.
+        access_key_id: String,
+        /// Its secret.
+        secret_access_key: String,
+        /// When set, `x-amz-security-token` must carry it; when not, must be absent.
+        session_token: Option<String>,
+        /// The region the credential scope must name.
+        region: String,
+    },
+    /// Require `Authorization: Bearer <token>` (a Bedrock API key). STS, which takes no
+    /// bearer tokens, is then not checked.
+    Bearer(String),
+    /// Require that no `Authorization` header is present, for a gateway that signs itself.
+    Unsigned,
+}
+
+/// Settings for [`BedrockServer::start`].
+#[derive(Debug, Clone, Default)]
+pub struct BedrockOptions {
+    /// Credential check.
+    pub auth: Auth,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Data for the control-plane and STS routes.
+    pub control_plane: ControlPlane,
+}
+
+/// A running loopback Bedrock; dropping it stops the server.
+pub struct BedrockServer {
+    state: Arc<State>,
+    loopback: Loopback,
+}
+
+struct State {
+    auth: Auth,
+    control_plane: Mutex<ControlPlane>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    replies: Mutex<VecDeque<Reply>>,
+}
+
+impl BedrockServer {
+    /// Binds 127.0.0.1 and serves on a background thread.
+    ///
+    /// # Panics
+    /// If the port cannot be bound.
+    pub fn start(opts: BedrockOptions) -> BedrockServer {
+        let state = Arc::new(State {
+            auth: opts.auth,
+            control_plane: Mutex::new(opts.control_plane),
+            requests: Mutex::new(Vec::new()),
+            replies: Mutex::new(VecDeque::new()),
+        });
+        let handler_state = state.clone();
+        let loopback = Loopback::start(
+            opts.port,
+            Arc::new(move |req| Box::pin(handle(handler_state.clone(), req))),
+        )
+        .unwrap_or_else(|e| panic!("loopback Bedrock cannot bind 127.0.0.1:{}: {e}", opts.port));
+        BedrockServer { state, loopback }
+    }
+
+    /// `http://127.0.0.1:PORT`, the endpoint URL for every AWS service the tests use.
+    pub fn url(&self) -> String {
+        self.loopback.url()
+    }
+
+    /// Every request received so far, rejected ones included, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// Queues a reply for the next invocation that passes authentication and validation.
+    /// With the queue empty, invocations get [`Reply::default`].
+    pub fn push(&self, reply: Reply) {
+        lock(&self.state.replies).push_back(reply);
+    }
+
+    /// Replaces the control-plane and STS data.
+    pub fn set_control_plane(&self, control_plane: ControlPlane) {
+        *lock(&self.state.control_plane) = control_plane;
+    }
+}
+
+/// Where a request goes, decided from method, path and (for STS) the form body.
+struct Route {
+    operation: Operation,
+    /// The URL-decoded model id or resource identifier from the path.
+    resource: Option<String>,
+    service: Service,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Bedrock,
+    Sts,
+}
+
+fn route(req: &Request<Bytes>) -> Route {
+    let segments: Vec<&str> = req.uri().path().split('/').skip(1).collect();
+    let label = |s: &str| Some(percent_decode(s));
+    let bedrock = |operation, resource| Route {
+        operation,
+        resource,
+        service: Service::Bedrock,
+    };
+    match (req.method(), segments.as_slice()) {
+        (&Method::POST, ["model", id, "invoke"]) => bedrock(Operation::Invoke, label(id)),
+        (&Method::POST, ["model", id, "invoke-with-response-stream"]) => {
+            bedrock(Operation::InvokeStream, label(id))
+        }
+        (&Method::GET, ["foundation-models"]) => bedrock(Operation::ListFoundationModels, None),
+        (&Method::GET, ["foundation-models", id]) => {
+            bedrock(Operation::GetFoundationModel, label(id))
+        }
+        (&Method::GET, ["inference-profiles"]) => bedrock(Operation::ListInferenceProfiles, None),
+        (&Method::GET, ["inference-profiles", id]) => {
+            bedrock(Operation::GetInferenceProfile, label(id))
+        }
+        (&Method::GET, ["foundation-model-availability", id]) => {
+            bedrock(Operation::GetFoundationModelAvailability, label(id))
+        }
+        (&Method::GET, ["guardrails", id]) => bedrock(Operation::GetGuardrail, label(id)),
+        (&Method::POST, [""]) if sts::is_query_request(req.body()) => Route {
+            operation: sts::operation(req.body()),
+            resource: None,
+            service: Service::Sts,
+        },
+        _ => bedrock(Operation::Other, None),
+    }
+}
+
+async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
+    let started = Instant::now();
+    if req.method() == Method::GET && req.uri().path() == "/__admin/requests" {
+        return admin_requests(&state);
+    }
+    let route = route(&req);
+    let recorded = RecordedRequest::new(&req, route.operation, route.resource.clone());
+    lock(&state.requests).push(recorded.clone());
+    if let Err(refusal) = state.authenticate(&recorded, route.service) {
+        return match route.service {
+            Service::Sts => sts::error(&refusal),
+            Service::Bedrock => error_response(403, refusal.shape(), refusal.message()),
+        };
+    }
+    let resource = route.resource.unwrap_or_default();
+    match route.operation {
+        Operation::Invoke | Operation::InvokeStream => {
+            if let Err(message) = validate_body(&recorded.body) {
+                return error_response(400, "ValidationException", &message);
+            }
+            let reply = lock(&state.replies).pop_front().unwrap_or_default();
+            reply
+                .respond(&resource, route.operation == Operation::InvokeStream, started)
+                .await
+        }
+        Operation::GetCallerIdentity => sts::caller_identity(&lock(&state.control_plane).caller),
+        Operation::Other if route.service == Service::Sts => sts::unknown_action(req.body()),
+        Operation::Other => error_response(
+            404,
+            "UnknownOperationException",
+            "The requested operation is not recognized by the service.",
+        ),
+        operation => lock(&state.control_plane).respond(operation, &resource, &recorded),
+    }
+}
+
+impl State {
+    fn authenticate(&self, req: &RecordedRequest, service: Service) -> Result<(), SigV4Error> {
+        let authorization = req.header("authorization");
+        match &self.auth {
+            Auth::Any => Ok(()),
+            Auth::SigV4 {
+                access_key_id,
+                secret_access_key,
+                session_token,
+                region,
+            } => sigv4::verify(
+                &req.sigv4_request(),
+                &sigv4::Key {
+                    access_key_id,
+                    secret_access_key,
+                    session_token: session_token.as_deref(),
+                    region,
+                    service: match service {
+                        Service::Bedrock => "bedrock",
+                        Service::Sts => "sts",
+                    },
+                },
+            ),
+            Auth::Bearer(_) if service == Service::Sts => Ok(()),
+            Auth::Bearer(token) => match authorization {
+                None => Err(SigV4Error::Missing),
+                Some(value) if value.strip_prefix("Bearer ") == Some(token.as_str()) => Ok(()),
+                Some(_) => Err(SigV4Error::UnknownAccessKey),
+            },
+            Auth::Unsigned => match authorization {
+                None => Ok(()),
+                Some(_) => Err(SigV4Error::Incomplete(
+                    "loopback Bedrock (Auth::Unsigned): the request carried an Authorization header, but the gateway in front signs requests itself".into(),
+                )),
+            },
+        }
+    }
+}
+
+/// Bedrock's JSON-schema check of an Anthropic body, with its wording: required keys,
+/// no `model` or `stream`, the one accepted `anthropic_version`.
+fn validate_body(body: &[u8]) -> Result<(), String> {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return Err("Malformed input request, please reformat your input and try again.".into());
+    };
+    let mut problems = String::new();
+    for key in ["anthropic_version", "max_tokens", "messages"] {
+        if !map.contains_key(key) {
+            problems.push_str(&format!("#: required key [{key}] not found"));
+        }
+    }
+    for key in map.keys().filter(|k| *k == "model" || *k == "stream") {
+        problems.push_str(&format!("#: extraneous key [{key}] is not permitted"));
+    }
+    match map.get("anthropic_version") {
+        Some(Value::String(v)) if v == "bedrock-2023-05-31" => {}
+        Some(Value::String(v)) => {
+            problems.push_str(&format!("#/anthropic_version: {v} is not a valid enum value"));
+        }
+        Some(other) => problems.push_str(&format!(
+            "#/anthropic_version: expected type: String, found: {}",
+            json_type(other)
+        )),
+        None => {}
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "Malformed input request: {problems}, please reformat your input and try again."
+        ))
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "Null",
+        Value::Bool(_) => "Boolean",
+        Value::Number(_) => "Number",
+        Value::String(_) => "String",
+        Value::Array(_) => "JSONArray",
+        Value::Object(_) => "JSONObject",
+    }
+}
+
+/// For bench scripts that must check "exactly one HTTP request" from outside the process.
+fn admin_requests(state: &State) -> Response<Body> {
+    let requests = lock(&state.requests);
+    let list: Vec<Value> = requests
+        .iter()
+        .map(|r| json!({ "method": r.method, "path": r.path }))
+        .collect();
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(full(json!({ "count": list.len(), "requests": list }).to_string()))
+        .expect("static response parts are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_validation_uses_bedrock_wording() {
+        let ok = br#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[]}"#;
+        assert_eq!(validate_body(ok), Ok(()));
+        assert_eq!(
+            validate_body(
+                br#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[],"stream":true}"#
+            ),
+            Err("Malformed input request: #: extraneous key [stream] is not permitted, please reformat your input and try again.".into())
+        );
+        assert_eq!(
+            validate_body(br#"{"model":"x","messages":[]}"#),
+            Err("Malformed input request: #: required key [anthropic_version] not found#: required key [max_tokens] not found#: extraneous key [model] is not permitted, please reformat your input and try again.".into())
+        );
+        let wrong = validate_body(
+            br#"{"anthropic_version":"2023-06-01","max_tokens":1,"messages":[]}"#,
+        )
+        .unwrap_err();
+        assert!(wrong.contains("#/anthropic_version: 2023-06-01 is not a valid enum value"));
+        assert!(validate_body(b"not json").is_err());
+    }
+}
