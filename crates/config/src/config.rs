@@ -45,7 +45,7 @@ pub struct LoadedFile {
     pub kind: FileKind,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Config {
     resolved: Vec<Resolved>,
     env: BTreeMap<String, String>,
@@ -67,55 +67,23 @@ impl Config {
     /// are rather than after the shadowing layer goes away.
     pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         let paths = Paths::resolve(opts)?;
-        let mut files = Vec::new();
-        let mut settings = Vec::new();
-        let mut layers = Vec::new();
-
         let managed = match &opts.managed_settings {
             Some(path) => SettingsFile::read(path, SettingsScope::Managed)?,
             None => None,
         };
+        let mut files = Vec::new();
+        let mut settings = Vec::new();
+        let mut layers = Vec::new();
         if let Some((file, text)) = &managed {
-            layers.push(policy::layer(file, text)?);
             files.push(loaded(&file.path, FileKind::ManagedSettings));
             settings.push(file.clone());
+            layers.push(policy::layer(file, text)?);
         }
-        layers.push(flag_layer(opts)?);
-        let env_layer_index = layers.len();
-        layers.push(Layer::new());
-
-        // Highest first, as in the precedence list.
-        let project = paths.project_dir.as_deref();
-        let sources = [
-            (project, LOCAL_SETTINGS_FILE, FileKind::LocalSettings),
-            (project, CONFIG_FILE, FileKind::ProjectConfig),
-            (project, SETTINGS_FILE, FileKind::ProjectSettings),
-            (
-                Some(paths.user_dir.as_path()),
-                CONFIG_FILE,
-                FileKind::UserConfig,
-            ),
-            (
-                Some(paths.user_dir.as_path()),
-                SETTINGS_FILE,
-                FileKind::UserSettings,
-            ),
-        ];
-        for (dir, name, kind) in sources {
-            let Some(dir) = dir else { continue };
-            let path = dir.join(name);
-            let layer = match settings_scope(kind) {
-                Some(scope) => SettingsFile::read(&path, scope)?.map(|(file, _)| {
-                    let layer = file.layer();
-                    settings.push(file);
-                    layer
-                }),
-                None => Spanned::read(&path)?.map(|doc| doc.layer(&path)),
-            };
-            if let Some(layer) = layer {
-                layers.push(layer?);
-                files.push(loaded(&path, kind));
-            }
+        let mut file_layers = Vec::new();
+        for source in read_sources(&paths)? {
+            files.push(source.file);
+            settings.extend(source.settings);
+            file_layers.push(source.layer);
         }
 
         let mut env = settings_env(&settings)?;
@@ -124,7 +92,11 @@ impl Config {
                 .iter()
                 .map(|(k, v)| (k.clone(), (v.clone(), Origin::Env(k.clone())))),
         );
-        layers[env_layer_index] = Layer::from_env(|var| env.get(var).cloned())?;
+        layers.push(flag_layer(opts)?);
+        layers.push(Layer::from_env(|var| env.get(var).cloned())?);
+        layers.extend(file_layers);
+        // The policy's `env` has already decided keys in the policy layer;
+        // it joins the environment last so that tools and hooks see it too.
         if let Some((file, _)) = &managed {
             for (var, value) in file.env()? {
                 let origin = Origin::SettingsEnv {
@@ -261,6 +233,49 @@ fn loaded(path: &Path, kind: FileKind) -> LoadedFile {
         path: path.to_path_buf(),
         kind,
     }
+}
+
+/// A user or project file that exists, read and validated.
+struct Source {
+    file: LoadedFile,
+    layer: Layer,
+    settings: Option<SettingsFile>,
+}
+
+/// The user and project files, highest precedence first.
+fn read_sources(paths: &Paths) -> Result<Vec<Source>, ConfigError> {
+    let project = paths.project_dir.as_deref();
+    let user = Some(paths.user_dir.as_path());
+    let candidates = [
+        (project, LOCAL_SETTINGS_FILE, FileKind::LocalSettings),
+        (project, CONFIG_FILE, FileKind::ProjectConfig),
+        (project, SETTINGS_FILE, FileKind::ProjectSettings),
+        (user, CONFIG_FILE, FileKind::UserConfig),
+        (user, SETTINGS_FILE, FileKind::UserSettings),
+    ];
+    let mut sources = Vec::new();
+    for (dir, name, kind) in candidates {
+        let Some(dir) = dir else { continue };
+        let path = dir.join(name);
+        let source = match settings_scope(kind) {
+            Some(scope) => match SettingsFile::read(&path, scope)? {
+                Some((settings, _)) => Some((settings.layer()?, Some(settings))),
+                None => None,
+            },
+            None => match Spanned::read(&path)? {
+                Some(doc) => Some((doc.layer(&path)?, None)),
+                None => None,
+            },
+        };
+        if let Some((layer, settings)) = source {
+            sources.push(Source {
+                file: loaded(&path, kind),
+                layer,
+                settings,
+            });
+        }
+    }
+    Ok(sources)
 }
 
 fn settings_scope(kind: FileKind) -> Option<SettingsScope> {
@@ -561,7 +576,7 @@ mod tests {
             config.get("bedrock.profile").unwrap().unwrap().origin,
             Origin::SettingsEnv {
                 var: "AWS_PROFILE".into(),
-                file: project.clone()
+                file: project
             }
         );
         assert_eq!(config.env()["AWS_REGION"], "eu-west-1");

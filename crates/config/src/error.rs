@@ -26,7 +26,7 @@ pub enum ConfigError {
         value: String,
         origin: Option<Origin>,
     },
-    #[error("cannot parse {} at line {line}, column {column}: {message}. Fix the file by hand; claude never overwrites a file it cannot parse.", .path.display())]
+    #[error("cannot use {} (line {line}, column {column}): {}{} Edit the file to fix it; claude never overwrites a file it cannot parse.", .path.display(), .message, end_sentence(.message))]
     Parse {
         path: PathBuf,
         line: usize,
@@ -77,6 +77,15 @@ fn fix(origin: Option<&Origin>, key: &str) -> String {
     origin
         .map(|o| format!(" {}", o.fix_hint(key)))
         .unwrap_or_default()
+}
+
+/// Messages embedded from other errors may already end a sentence.
+fn end_sentence(message: &str) -> &'static str {
+    if message.ends_with(['.', '?', '!']) {
+        ""
+    } else {
+        "."
+    }
 }
 
 fn provider_names() -> String {
@@ -183,8 +192,15 @@ mod tests {
         assert!(
             parse
                 .to_string()
-                .starts_with("cannot parse /p/config.toml at line 3, column 7: expected `=`.")
+                .starts_with("cannot use /p/config.toml (line 3, column 7): expected `=`. Edit")
         );
+        let embedded = ConfigError::Parse {
+            path: "/p/config.toml".into(),
+            line: 1,
+            column: 1,
+            message: "did you mean `model`?".into(),
+        };
+        assert!(embedded.to_string().contains("`model`? Edit"), "{embedded}");
         let locked = ConfigError::PolicyLocked {
             key: "bedrock.region".into(),
             policy: "/etc/claude-code/managed-settings.json".into(),

@@ -537,7 +537,11 @@ mod tests {
     #[test]
     fn provider_from_environment() {
         let spec = find("provider").unwrap();
-        let cases: [(&[(&str, &str)], Option<&str>); 6] = [
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            Option<&'static str>,
+        );
+        let cases: [Case; 6] = [
             (&[("CLAUDE_CODE_USE_BEDROCK", "1")], Some("bedrock")),
             (&[("CLAUDE_CODE_USE_BEDROCK", "TRUE")], Some("bedrock")),
             (&[("CLAUDE_CODE_USE_BEDROCK", "0")], None),

@@ -47,8 +47,12 @@ impl SettingsFile {
         let json = if text.trim().is_empty() {
             Json::Object(Map::new())
         } else {
-            serde_json::from_str(&text)
-                .map_err(|e| parse_error(e.line(), e.column(), e.to_string()))?
+            serde_json::from_str(&text).map_err(|e| {
+                let message = e.to_string();
+                let position = format!(" at line {} column {}", e.line(), e.column());
+                let message = message.strip_suffix(&position).unwrap_or(&message);
+                parse_error(e.line(), e.column(), message.to_owned())
+            })?
         };
         let Json::Object(json) = json else {
             return Err(parse_error(
@@ -180,9 +184,13 @@ mod tests {
     fn malformed_json_reports_line_and_column() {
         match read("{\n  \"model\": \"opus\",\n  oops\n}") {
             Err(ConfigError::Parse {
-                line, column, path, ..
+                line,
+                column,
+                path,
+                message,
             }) => {
                 assert_eq!((line, column), (3, 3));
+                assert_eq!(message, "key must be a string");
                 assert!(path.ends_with("settings.json"));
             }
             other => panic!("{other:?}"),
@@ -218,7 +226,7 @@ mod tests {
         let layer = file.layer().unwrap();
         let model = layer.get("model").unwrap();
         assert_eq!(model.value, Value::Str("opus".into()));
-        assert_eq!(model.origin, Origin::File(file.path.clone()));
+        assert_eq!(model.origin, Origin::File(file.path));
 
         let err = read(r#"{"model": ""}"#).unwrap().layer().unwrap_err();
         assert!(err.to_string().contains("settings.json"), "{err}");

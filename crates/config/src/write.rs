@@ -116,26 +116,16 @@ mod tests {
     fn set_rejects_bad_input_before_writing() {
         let tmp = tempfile::tempdir().unwrap();
         let o = opts(tmp.path());
-        let cases: [(&str, &str, fn(&ConfigError) -> bool); 5] = [
-            ("aws_secret_access_key", "x", |e| {
-                matches!(e, ConfigError::SecretKey { .. })
-            }),
-            ("anthropic.api_key", "sk-ant", |e| {
-                matches!(e, ConfigError::SecretKey { .. })
-            }),
-            ("bedrock.regoin", "us-east-1", |e| {
-                matches!(e, ConfigError::UnknownKey { .. })
-            }),
-            ("bedrock.region", "US-EAST-1", |e| {
-                matches!(e, ConfigError::InvalidValue { .. })
-            }),
-            ("provider", "vertex", |e| {
-                matches!(e, ConfigError::UnknownProvider { .. })
-            }),
+        let cases = [
+            ("aws_secret_access_key", "x", "SecretKey"),
+            ("anthropic.api_key", "sk-ant", "SecretKey"),
+            ("bedrock.regoin", "us-east-1", "UnknownKey"),
+            ("bedrock.region", "US-EAST-1", "InvalidValue"),
+            ("provider", "vertex", "UnknownProvider"),
         ];
-        for (key, raw, check) in cases {
+        for (key, raw, variant) in cases {
             let err = set_value(&o, Scope::User, key, raw).unwrap_err();
-            assert!(check(&err), "{key}: {err:?}");
+            assert!(format!("{err:?}").starts_with(variant), "{key}: {err:?}");
         }
         assert!(!tmp.path().join("home/.claude").exists());
     }

@@ -142,7 +142,14 @@ pub fn credential_sources(env: &Env, profile: &ProfileInfo) -> Vec<String> {
     if set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") || set("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
         out.push("container credentials endpoint".into());
     }
-    out.push("EC2 instance metadata (IMDS)".into());
+    if env
+        .get("AWS_EC2_METADATA_DISABLED")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        out.push("EC2 instance metadata (IMDS): disabled by AWS_EC2_METADATA_DISABLED".into());
+    } else {
+        out.push("EC2 instance metadata (IMDS)".into());
+    }
     out
 }
 
