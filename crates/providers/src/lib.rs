@@ -4,6 +4,7 @@
 //! Everything here returns typed values and errors; nothing prints. The
 //! `Provider` trait is the only way the rest of the product reaches a model.
 
+pub mod anthropic;
 pub mod bedrock;
 pub mod catalog;
 pub mod error;

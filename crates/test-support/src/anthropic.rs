@@ -243,7 +243,13 @@ async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
     };
     let reply = lock(&state.replies).pop_front().unwrap_or_default();
     let streaming = body["stream"] == true;
-    respond(reply, &model.unwrap_or_default(), streaming, state.opts.unknown_events).await
+    respond(
+        reply,
+        &model.unwrap_or_default(),
+        streaming,
+        state.opts.unknown_events,
+    )
+    .await
 }
 
 fn authenticate(opts: &AnthropicOptions, req: &Request<Bytes>) -> Result<(), &'static str> {
@@ -279,12 +285,23 @@ fn validate(req: &Request<Bytes>, body: Option<Value>) -> Result<Value, String> 
     Ok(body)
 }
 
-async fn respond(reply: Reply, model: &str, streaming: bool, unknown_events: bool) -> Response<Body> {
+async fn respond(
+    reply: Reply,
+    model: &str,
+    streaming: bool,
+    unknown_events: bool,
+) -> Response<Body> {
     let (mut events, delay, error) = match reply {
-        Reply::Text { text, usage } => (script(model, Some(&text), &[], &usage), Duration::ZERO, None),
-        Reply::ToolUse { text, tools, usage } => {
-            (script(model, text.as_deref(), &tools, &usage), Duration::ZERO, None)
-        }
+        Reply::Text { text, usage } => (
+            script(model, Some(&text), &[], &usage),
+            Duration::ZERO,
+            None,
+        ),
+        Reply::ToolUse { text, tools, usage } => (
+            script(model, text.as_deref(), &tools, &usage),
+            Duration::ZERO,
+            None,
+        ),
         Reply::Events(events) => (events, Duration::ZERO, None),
         Reply::Error {
             status,
@@ -305,9 +322,11 @@ async fn respond(reply: Reply, model: &str, streaming: bool, unknown_events: boo
             ];
             (events, Duration::ZERO, Some((error_type, message)))
         }
-        Reply::Slow { per_event, text } => {
-            (script(model, Some(&text), &[], &Usage::new(12, 8)), per_event, None)
-        }
+        Reply::Slow { per_event, text } => (
+            script(model, Some(&text), &[], &Usage::new(12, 8)),
+            per_event,
+            None,
+        ),
         Reply::Hang => std::future::pending().await,
     };
     if !streaming {
@@ -315,7 +334,11 @@ async fn respond(reply: Reply, model: &str, streaming: bool, unknown_events: boo
             return error_response(status_for(&error_type), &error_type, &message, None);
         }
         tokio::time::sleep(delay * events.len() as u32).await;
-        return json_response(StatusCode::OK, &ids::request_id(), messages::fold(&events).to_string());
+        return json_response(
+            StatusCode::OK,
+            &ids::request_id(),
+            messages::fold(&events).to_string(),
+        );
     }
     if unknown_events && error.is_none() {
         events.insert(
@@ -388,7 +411,12 @@ fn status_for(error_type: &str) -> u16 {
     }
 }
 
-fn error_response(status: u16, error_type: &str, message: &str, retry_after: Option<&str>) -> Response<Body> {
+fn error_response(
+    status: u16,
+    error_type: &str,
+    message: &str,
+    retry_after: Option<&str>,
+) -> Response<Body> {
     let request_id = ids::request_id();
     let body = json!({
         "type": "error",
@@ -428,7 +456,10 @@ mod tests {
         let line = sse(&json!({"type": "message_stop"}));
         assert!(line.starts_with("event: message_stop\ndata: {\"type\":\"message_stop\" "));
         assert!(line.ends_with(" }\n\n"));
-        assert_eq!(sse(&json!({"type": "ping"})), "event: ping\ndata: {\"type\": \"ping\"}\n\n");
+        assert_eq!(
+            sse(&json!({"type": "ping"})),
+            "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+        );
     }
 
     #[test]
@@ -448,6 +479,11 @@ mod tests {
             ]
         );
         assert_eq!(events[0]["message"]["model"], "claude-x");
-        assert!(events[0]["message"]["id"].as_str().unwrap().starts_with("msg_01"));
+        assert!(
+            events[0]["message"]["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("msg_01")
+        );
     }
 }

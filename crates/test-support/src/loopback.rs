@@ -23,8 +23,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Every response body: either complete, or fed frame by frame (and then sent chunked).
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
-pub(crate) type Handler =
-    Arc<dyn Fn(Request<Bytes>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> + Send + Sync>;
+pub(crate) type Handler = Arc<
+    dyn Fn(Request<Bytes>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> + Send + Sync,
+>;
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
@@ -195,7 +196,11 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
-    pub(crate) fn new(req: &Request<Bytes>, operation: Operation, model_id: Option<String>) -> Self {
+    pub(crate) fn new(
+        req: &Request<Bytes>,
+        operation: Operation,
+        model_id: Option<String>,
+    ) -> Self {
         RecordedRequest {
             method: req.method().to_string(),
             path: req.uri().path().to_owned(),

@@ -303,9 +303,18 @@ mod tests {
             cache_read: 3,
             cache_write: 4,
         };
-        let events = reply_events(Dialect::Bedrock, "claude-x", Some("Hi there you"), &tools, &usage);
+        let events = reply_events(
+            Dialect::Bedrock,
+            "claude-x",
+            Some("Hi there you"),
+            &tools,
+            &usage,
+        );
         let message = fold(&events);
-        assert_eq!(message["content"][0], json!({"type":"text","text":"Hi there you"}));
+        assert_eq!(
+            message["content"][0],
+            json!({"type":"text","text":"Hi there you"})
+        );
         assert_eq!(
             message["content"][1],
             json!({"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"location":"Paris"}})
@@ -319,7 +328,16 @@ mod tests {
         let keys: Vec<&String> = message.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"]
+            [
+                "id",
+                "type",
+                "role",
+                "model",
+                "content",
+                "stop_reason",
+                "stop_sequence",
+                "usage"
+            ]
         );
     }
 }

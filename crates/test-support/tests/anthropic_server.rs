@@ -11,10 +11,14 @@ use common::{Resp, send, send_within, sse_events};
 use serde_json::{Value, json};
 
 const STREAM_BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-const BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#;
+const BODY: &str =
+    r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#;
 
 fn post(server: &AnthropicServer, headers: &[(&str, &str)], body: &str) -> Resp {
-    let mut all = vec![("anthropic-version", "2023-06-01"), ("content-type", "application/json")];
+    let mut all = vec![
+        ("anthropic-version", "2023-06-01"),
+        ("content-type", "application/json"),
+    ];
     all.extend_from_slice(headers);
     send(&server.url(), "POST", "/v1/messages", &all, body.as_bytes())
 }
@@ -25,7 +29,11 @@ fn parsed(resp: &Resp) -> Vec<(String, Value)> {
         .into_iter()
         .map(|(event, data)| {
             let value: Value = serde_json::from_str(&data).unwrap();
-            assert_eq!(value["type"], event.as_str(), "event name matches data type");
+            assert_eq!(
+                value["type"],
+                event.as_str(),
+                "event name matches data type"
+            );
             (event, value)
         })
         .collect()
@@ -43,13 +51,22 @@ fn text_of(events: &[(String, Value)]) -> String {
 fn default_stream_has_the_real_apis_quirks() {
     let server = AnthropicServer::start(AnthropicOptions::default());
     let resp = post(&server, &[], STREAM_BODY);
-    assert_eq!(resp.header("content-type"), Some("text/event-stream; charset=utf-8"));
+    assert_eq!(
+        resp.header("content-type"),
+        Some("text/event-stream; charset=utf-8")
+    );
     assert_eq!(resp.header("cache-control"), Some("no-cache"));
     assert!(resp.header("request-id").unwrap().starts_with("req_011C"));
     let raw = resp.text();
     assert!(raw.contains("event: ping\ndata: {\"type\": \"ping\"}\n\n"));
-    let lines: Vec<&str> = raw.lines().filter(|l| l.starts_with("data: {\"type\":\"")).collect();
-    assert!(lines.iter().all(|l| l.ends_with(" }")), "every data line is padded");
+    let lines: Vec<&str> = raw
+        .lines()
+        .filter(|l| l.starts_with("data: {\"type\":\""))
+        .collect();
+    assert!(
+        lines.iter().all(|l| l.ends_with(" }")),
+        "every data line is padded"
+    );
     let widths: std::collections::BTreeSet<usize> = lines
         .iter()
         .map(|l| l.len() - l.trim_end_matches('}').trim_end().len())
@@ -58,7 +75,10 @@ fn default_stream_has_the_real_apis_quirks() {
 
     let events = parsed(&resp);
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(&kinds[..3], ["message_start", "content_block_start", "ping"]);
+    assert_eq!(
+        &kinds[..3],
+        ["message_start", "content_block_start", "ping"]
+    );
     assert_eq!(kinds.last(), Some(&"message_stop"));
     let message = &events[0].1["message"];
     assert_eq!(message.as_object().unwrap().keys().next().unwrap(), "model");
@@ -95,7 +115,10 @@ fn non_streaming_returns_the_message() {
     assert!(resp.header("request-id").is_some());
     let message = resp.json();
     assert_eq!(message["type"], "message");
-    assert_eq!(message["content"], json!([{"type":"tool_use","id":"toolu_01x","name":"Read","input":{"path":"a.txt"}}]));
+    assert_eq!(
+        message["content"],
+        json!([{"type":"tool_use","id":"toolu_01x","name":"Read","input":{"path":"a.txt"}}])
+    );
     assert_eq!(message["stop_reason"], "tool_use");
     assert_eq!(message["usage"]["cache_read_input_tokens"], 50);
     assert_eq!(message["usage"]["output_tokens"], 4);
@@ -108,7 +131,11 @@ fn errors_carry_type_request_id_and_retry_after() {
         (Reply::authentication_error(), 401, "authentication_error"),
         (Reply::permission_error(), 403, "permission_error"),
         (Reply::not_found("claude-nope"), 404, "not_found_error"),
-        (Reply::invalid_request("messages: at least one message is required"), 400, "invalid_request_error"),
+        (
+            Reply::invalid_request("messages: at least one message is required"),
+            400,
+            "invalid_request_error",
+        ),
         (Reply::request_too_large(), 413, "request_too_large"),
         (Reply::rate_limited("3"), 429, "rate_limit_error"),
         (Reply::overloaded(), 529, "overloaded_error"),
@@ -121,7 +148,11 @@ fn errors_carry_type_request_id_and_retry_after() {
         let body = resp.json();
         assert_eq!(body["type"], "error");
         assert_eq!(body["error"]["type"], error_type);
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
         assert_eq!(body["request_id"].as_str(), resp.header("request-id"));
         assert_eq!(resp.header("retry-after").is_some(), status == 429);
     }
@@ -135,7 +166,10 @@ fn mid_stream_error_arrives_as_an_error_event() {
     let events = parsed(&post(&server, &[], STREAM_BODY));
     let (last_kind, last) = events.last().unwrap();
     assert_eq!(last_kind, "error");
-    assert_eq!(last, &json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}));
+    assert_eq!(
+        last,
+        &json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})
+    );
     assert!(!text_of(&events).is_empty());
     assert_eq!(post(&server, &[], BODY).status, 529);
 }
@@ -155,9 +189,15 @@ fn unknown_event_types_can_be_injected() {
 #[test]
 fn raw_events_and_slow_and_hang() {
     let server = AnthropicServer::start(AnthropicOptions::default());
-    let raw = vec![json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}}), json!({"type":"message_stop"})];
+    let raw = vec![
+        json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}}),
+        json!({"type":"message_stop"}),
+    ];
     server.push(Reply::Events(raw.clone()));
-    let got: Vec<Value> = parsed(&post(&server, &[], STREAM_BODY)).into_iter().map(|(_, v)| v).collect();
+    let got: Vec<Value> = parsed(&post(&server, &[], STREAM_BODY))
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
     assert_eq!(got, raw);
 
     server.push(Reply::Slow {
@@ -170,7 +210,17 @@ fn raw_events_and_slow_and_hang() {
 
     server.push(Reply::Hang);
     let headers = [("anthropic-version", "2023-06-01")];
-    assert!(send_within(Duration::from_millis(300), &server.url(), "POST", "/v1/messages", &headers, STREAM_BODY.as_bytes()).is_none());
+    assert!(
+        send_within(
+            Duration::from_millis(300),
+            &server.url(),
+            "POST",
+            "/v1/messages",
+            &headers,
+            STREAM_BODY.as_bytes()
+        )
+        .is_none()
+    );
 }
 
 #[test]
@@ -179,11 +229,20 @@ fn api_key_mode_requires_the_key() {
         api_key: Some("sk-ant-test".into()),
         ..AnthropicOptions::default()
     });
-    assert_eq!(post(&server, &[("x-api-key", "sk-ant-test")], BODY).status, 200);
-    assert_eq!(post(&server, &[("authorization", "Bearer sk-ant-test")], BODY).status, 200);
+    assert_eq!(
+        post(&server, &[("x-api-key", "sk-ant-test")], BODY).status,
+        200
+    );
+    assert_eq!(
+        post(&server, &[("authorization", "Bearer sk-ant-test")], BODY).status,
+        200
+    );
     let wrong = post(&server, &[("x-api-key", "sk-ant-other")], BODY);
     assert_eq!(wrong.status, 401);
-    assert_eq!(wrong.json()["error"], json!({"type":"authentication_error","message":"invalid x-api-key"}));
+    assert_eq!(
+        wrong.json()["error"],
+        json!({"type":"authentication_error","message":"invalid x-api-key"})
+    );
     let missing = post(&server, &[], BODY);
     assert_eq!(missing.status, 401);
     assert_eq!(server.requests().len(), 4);
@@ -195,13 +254,29 @@ fn requests_are_validated_like_the_real_api() {
     server.push(Reply::text("kept"));
     let no_version = send(&server.url(), "POST", "/v1/messages", &[], BODY.as_bytes());
     assert_eq!(no_version.status, 400);
-    assert_eq!(no_version.json()["error"]["message"], "anthropic-version: header is required");
+    assert_eq!(
+        no_version.json()["error"]["message"],
+        "anthropic-version: header is required"
+    );
     let no_max = post(&server, &[], r#"{"model":"m","messages":[]}"#);
-    assert_eq!(no_max.json()["error"]["message"], "max_tokens: Field required");
-    let bedrock_body = post(&server, &[], r#"{"anthropic_version":"bedrock-2023-05-31","model":"m","max_tokens":1,"messages":[]}"#);
-    assert_eq!(bedrock_body.json()["error"]["type"], "invalid_request_error");
+    assert_eq!(
+        no_max.json()["error"]["message"],
+        "max_tokens: Field required"
+    );
+    let bedrock_body = post(
+        &server,
+        &[],
+        r#"{"anthropic_version":"bedrock-2023-05-31","model":"m","max_tokens":1,"messages":[]}"#,
+    );
+    assert_eq!(
+        bedrock_body.json()["error"]["type"],
+        "invalid_request_error"
+    );
     let other = send(&server.url(), "GET", "/v1/models", &[], b"");
     assert_eq!(other.status, 404);
     assert_eq!(other.json()["error"]["type"], "not_found_error");
-    assert_eq!(post(&server, &[], BODY).json()["content"][0]["text"], "kept");
+    assert_eq!(
+        post(&server, &[], BODY).json()["content"][0]["text"],
+        "kept"
+    );
 }

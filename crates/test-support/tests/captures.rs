@@ -46,7 +46,10 @@ fn check_real_stream(bytes: &[u8]) -> Vec<String> {
         let keys: Vec<&String> = payload.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["bytes", "p"]);
         let p = payload["p"].as_str().unwrap();
-        assert!(PAD_ALPHABET.starts_with(p) && (2..=61).contains(&p.len()), "{p}");
+        assert!(
+            PAD_ALPHABET.starts_with(p) && (2..=61).contains(&p.len()),
+            "{p}"
+        );
         pads.insert(p.len());
         let event = frame.chunk_event().unwrap();
         assert_eq!(
@@ -61,11 +64,19 @@ fn check_real_stream(bytes: &[u8]) -> Vec<String> {
         reencoded.extend(frame_bytes);
         events.push(event);
     }
-    assert_eq!(reencoded, bytes, "our encoder reproduces the capture byte for byte");
+    assert_eq!(
+        reencoded, bytes,
+        "our encoder reproduces the capture byte for byte"
+    );
     assert!(pads.len() > 3, "Bedrock varies the padding");
     let first: Value = serde_json::from_str(&events[0]).unwrap();
     assert_eq!(first["type"], "message_start");
-    assert!(first["message"]["id"].as_str().unwrap().starts_with("msg_bdrk_01"));
+    assert!(
+        first["message"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("msg_bdrk_01")
+    );
     let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
     assert_eq!(last["type"], "message_stop");
     assert!(last["amazon-bedrock-invocationMetrics"]["inputTokenCount"].is_u64());
@@ -111,7 +122,11 @@ fn eventstream_vectors_decode_and_reencode() {
             .iter()
             .map(|(n, h)| (n.as_str(), h.clone()))
             .collect();
-        assert_eq!(eventstream::encode_frame(&named, &frame.payload), bytes, "{name}");
+        assert_eq!(
+            eventstream::encode_frame(&named, &frame.payload),
+            bytes,
+            "{name}"
+        );
         if frame.header_str(":event-type") == Some("chunk") {
             let payload: Value = serde_json::from_slice(&frame.payload).unwrap();
             let pad = payload["p"].as_str().unwrap().len();
@@ -180,7 +195,9 @@ fn captured_header_names(record: &Value) -> Vec<String> {
     let raw = record["rawHeaders"].as_array().unwrap();
     raw.chunks(2)
         .map(|pair| pair[0].as_str().unwrap().to_ascii_lowercase())
-        .filter(|n| !["date", "connection", "content-length", "transfer-encoding"].contains(&n.as_str()))
+        .filter(|n| {
+            !["date", "connection", "content-length", "transfer-encoding"].contains(&n.as_str())
+        })
         .collect()
 }
 
@@ -213,7 +230,13 @@ fn bedrock_errors_match_the_recordings() {
         let server = BedrockServer::start(BedrockOptions::default());
         server.push(bedrock::Reply::invalid_model());
         let body = serde_json::to_vec(&record["body"]).unwrap();
-        let resp = send(&server.url(), "POST", record["path"].as_str().unwrap(), &[], &body);
+        let resp = send(
+            &server.url(),
+            "POST",
+            record["path"].as_str().unwrap(),
+            &[],
+            &body,
+        );
         assert_eq!(u64::from(resp.status), record["status"].as_u64().unwrap());
         assert_eq!(resp.json(), record["response"]);
         assert_eq!(
@@ -225,7 +248,10 @@ fn bedrock_errors_match_the_recordings() {
             captured_header(record, "x-amzn-ErrorType")
         );
         assert_eq!(our_header_names(&resp), captured_header_names(record));
-        assert_eq!(server.requests()[0].model_id.as_deref(), Some(record["path"].as_str().unwrap().split('/').nth(2).unwrap()));
+        assert_eq!(
+            server.requests()[0].model_id.as_deref(),
+            Some(record["path"].as_str().unwrap().split('/').nth(2).unwrap())
+        );
     }
 }
 
@@ -244,7 +270,13 @@ fn bedrock_invoke_matches_the_recording() {
         usage: Usage::new(13, 35),
     });
     let body = serde_json::to_vec(&record["body"]).unwrap();
-    let resp = send(&server.url(), "POST", record["path"].as_str().unwrap(), &[], &body);
+    let resp = send(
+        &server.url(),
+        "POST",
+        record["path"].as_str().unwrap(),
+        &[],
+        &body,
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(our_header_names(&resp), captured_header_names(record));
     assert_eq!(resp.header("x-amzn-bedrock-input-token-count"), Some("13"));
@@ -253,7 +285,14 @@ fn bedrock_invoke_matches_the_recording() {
     let our_keys: Vec<&String> = ours.as_object().unwrap().keys().collect();
     let their_keys: Vec<&String> = captured.as_object().unwrap().keys().collect();
     assert_eq!(our_keys, their_keys);
-    for key in ["type", "role", "model", "content", "stop_reason", "stop_sequence"] {
+    for key in [
+        "type",
+        "role",
+        "model",
+        "content",
+        "stop_reason",
+        "stop_sequence",
+    ] {
         assert_eq!(ours[key], captured[key], "{key}");
     }
     assert_eq!(
@@ -280,10 +319,19 @@ fn bedrock_replays_a_recorded_stream_exactly() {
         .collect();
     let server = BedrockServer::start(BedrockOptions::default());
     server.push(bedrock::Reply::Events(
-        events.iter().map(|e| serde_json::from_str(e).unwrap()).collect(),
+        events
+            .iter()
+            .map(|e| serde_json::from_str(e).unwrap())
+            .collect(),
     ));
     let body = serde_json::to_vec(&record["body"]).unwrap();
-    let resp = send(&server.url(), "POST", record["path"].as_str().unwrap(), &[], &body);
+    let resp = send(
+        &server.url(),
+        "POST",
+        record["path"].as_str().unwrap(),
+        &[],
+        &body,
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(our_header_names(&resp), captured_header_names(record));
     assert_eq!(resp.header("transfer-encoding"), Some("chunked"));
@@ -297,7 +345,8 @@ fn bedrock_replays_a_recorded_stream_exactly() {
 
 #[test]
 fn anthropic_replays_the_recorded_sse_stream() {
-    let Some(records) = json_fixture(fixtures::capture("anthropic-sdk-snapshot-stream.json")) else {
+    let Some(records) = json_fixture(fixtures::capture("anthropic-sdk-snapshot-stream.json"))
+    else {
         return;
     };
     let ok = records
@@ -318,7 +367,10 @@ fn anthropic_replays_the_recorded_sse_stream() {
         &server.url(),
         "POST",
         "/v1/messages",
-        &[("anthropic-version", "2023-06-01"), ("content-type", "application/json")],
+        &[
+            ("anthropic-version", "2023-06-01"),
+            ("content-type", "application/json"),
+        ],
         &body,
     );
     assert_eq!(resp.status, 200);
@@ -338,9 +390,15 @@ fn anthropic_replays_the_recorded_sse_stream() {
         if their_event == "ping" {
             assert_eq!(our_data, their_data);
         } else {
-            assert_eq!(our_data.trim_end_matches(['}', ' ']), their_data.trim_end_matches(['}', ' ']));
+            assert_eq!(
+                our_data.trim_end_matches(['}', ' ']),
+                their_data.trim_end_matches(['}', ' '])
+            );
             assert_eq!(&serde_json::from_str::<Value>(our_data).unwrap(), value);
-            assert!(our_data.ends_with(" }"), "padded like the recording: {our_data}");
+            assert!(
+                our_data.ends_with(" }"),
+                "padded like the recording: {our_data}"
+            );
         }
     }
 

@@ -71,10 +71,16 @@ fn canonical_request_and_string_to_sign_match_botocore() {
         return;
     };
     for v in vectors {
-        let mut parts = Parts::from_url("POST", v["url"].as_str().unwrap(), &v["request_headers_in"], &v["body"]);
-        parts
-            .headers
-            .push(("x-amz-date".into(), v["x-amz-date"].as_str().unwrap().into()));
+        let mut parts = Parts::from_url(
+            "POST",
+            v["url"].as_str().unwrap(),
+            &v["request_headers_in"],
+            &v["body"],
+        );
+        parts.headers.push((
+            "x-amz-date".into(),
+            v["x-amz-date"].as_str().unwrap().into(),
+        ));
         let auth = Authorization::parse(v["authorization"].as_str().unwrap()).unwrap();
         let creq = sigv4::canonical_request(&parts.request(), &auth.signed_headers);
         assert_eq!(creq, v["canonical_request"].as_str().unwrap());
@@ -88,9 +94,10 @@ fn canonical_request_and_string_to_sign_match_botocore() {
             v["authorization"].as_str().unwrap(),
             "signing every header gives botocore's header"
         );
-        parts
-            .headers
-            .push(("authorization".into(), v["authorization"].as_str().unwrap().into()));
+        parts.headers.push((
+            "authorization".into(),
+            v["authorization"].as_str().unwrap().into(),
+        ));
         assert_eq!(sigv4::verify(&parts.request(), &key("bedrock")), Ok(()));
     }
 }
@@ -103,9 +110,22 @@ fn every_botocore_request_verifies_and_tampering_fails() {
     assert!(requests.len() >= 7);
     for r in requests {
         let url = r["url"].as_str().unwrap();
-        let parts = Parts::from_url(r["method"].as_str().unwrap(), url, &r["headers"], &r["body"]);
-        let service = if url.contains("://sts.") { "sts" } else { "bedrock" };
-        assert_eq!(sigv4::verify(&parts.request(), &key(service)), Ok(()), "{url}");
+        let parts = Parts::from_url(
+            r["method"].as_str().unwrap(),
+            url,
+            &r["headers"],
+            &r["body"],
+        );
+        let service = if url.contains("://sts.") {
+            "sts"
+        } else {
+            "bedrock"
+        };
+        assert_eq!(
+            sigv4::verify(&parts.request(), &key(service)),
+            Ok(()),
+            "{url}"
+        );
 
         let other_service = if service == "sts" { "bedrock" } else { "sts" };
         assert!(matches!(
@@ -125,9 +145,15 @@ fn every_botocore_request_verifies_and_tampering_fails() {
             body: [parts.body.as_slice(), b" "].concat(),
             ..parts
         };
-        assert!(sigv4::verify(&tampered.request(), &key(service)).is_err(), "{url}");
+        assert!(
+            sigv4::verify(&tampered.request(), &key(service)).is_err(),
+            "{url}"
+        );
         tampered.body.pop();
         tampered.path.push('x');
-        assert!(sigv4::verify(&tampered.request(), &key(service)).is_err(), "{url}");
+        assert!(
+            sigv4::verify(&tampered.request(), &key(service)).is_err(),
+            "{url}"
+        );
     }
 }

@@ -49,7 +49,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 
 /// `x-should-retry: true|false`, when present.
 pub fn should_retry(headers: &HeaderMap) -> Option<bool> {
-    match header(headers, "x-should-retry")?.to_ascii_lowercase().as_str() {
+    match header(headers, "x-should-retry")?
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "true" => Some(true),
         "false" => Some(false),
         _ => None,
@@ -223,7 +226,10 @@ pub fn classify(info: &ErrorInfo, ctx: &CallContext, auth_note: &str) -> Attempt
         );
     }
     if is("overloaded_error", 529) {
-        return retry(format!("The Anthropic API is overloaded ({t})"), service(message));
+        return retry(
+            format!("The Anthropic API is overloaded ({t})"),
+            service(message),
+        );
     }
     if is("api_error", 500) {
         return retry(
@@ -232,7 +238,10 @@ pub fn classify(info: &ErrorInfo, ctx: &CallContext, auth_note: &str) -> Attempt
         );
     }
     if is("timeout_error", 504) {
-        return retry(format!("The Anthropic API timed out ({t})"), service(message));
+        return retry(
+            format!("The Anthropic API timed out ({t})"),
+            service(message),
+        );
     }
     if is("conflict_error", 409) {
         return retry(
@@ -284,9 +293,15 @@ pub fn transport_error(err: &reqwest::Error, ctx: &CallContext) -> AttemptError 
         });
     }
     let (code, reason) = if err.is_timeout() {
-        ("Timeout", format!("The request to {} timed out", ctx.endpoint))
+        (
+            "Timeout",
+            format!("The request to {} timed out", ctx.endpoint),
+        )
     } else if err.is_connect() {
-        ("ConnectionError", format!("Could not reach {}", ctx.endpoint))
+        (
+            "ConnectionError",
+            format!("Could not reach {}", ctx.endpoint),
+        )
     } else {
         (
             "ConnectionError",
@@ -355,12 +370,23 @@ mod tests {
     }
 
     fn run(status: u16, h: &[(&'static str, &str)], b: &[u8]) -> AttemptError {
-        classify_response(status, &headers(h), b, "https://api.anthropic.com/v1/messages", &ctx(), "NOTE")
+        classify_response(
+            status,
+            &headers(h),
+            b,
+            "https://api.anthropic.com/v1/messages",
+            &ctx(),
+            "NOTE",
+        )
     }
 
     fn summary(a: &AttemptError) -> String {
         match a {
-            AttemptError::Retryable { error, hint, reason } => {
+            AttemptError::Retryable {
+                error,
+                hint,
+                reason,
+            } => {
                 format!("retry:{}:{hint:?}:{reason}", error.code())
             }
             AttemptError::Fatal(e) => format!(
@@ -386,68 +412,174 @@ mod tests {
         let h = headers(&[("retry-after", &date)]);
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(7));
-        assert_eq!(retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", &past)]), now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after(&headers(&[("retry-after", "-3")]), now), None);
-        assert_eq!(retry_after(&headers(&[("retry-after", "tomorrow")]), now), None);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "tomorrow")]), now),
+            None
+        );
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
     #[test]
     fn statuses_and_types_classify_as_their_cases() {
-        assert_eq!(summary(&run(401, &[], &body("authentication_error", "invalid x-api-key"))), "fatal:ApiKey");
-        assert_eq!(summary(&run(403, &[], &body("permission_error", "no"))), "fatal:Permission");
-        assert_eq!(summary(&run(402, &[], &body("billing_error", "credit balance too low"))), "fatal:Permission");
-        assert_eq!(summary(&run(404, &[], &body("not_found_error", "model: claude-sonet-4-5"))), "fatal:NotFound");
-        assert_eq!(summary(&run(400, &[], &body("invalid_request_error", "max_tokens: too big"))), "fatal:invalid_request_error");
-        assert_eq!(summary(&run(413, &[], &body("request_too_large", "Request exceeds the maximum allowed number of bytes."))), "fatal:request_too_large");
         assert_eq!(
-            summary(&run(429, &[("retry-after", "1")], &body("rate_limit_error", "slow down"))),
+            summary(&run(
+                401,
+                &[],
+                &body("authentication_error", "invalid x-api-key")
+            )),
+            "fatal:ApiKey"
+        );
+        assert_eq!(
+            summary(&run(403, &[], &body("permission_error", "no"))),
+            "fatal:Permission"
+        );
+        assert_eq!(
+            summary(&run(
+                402,
+                &[],
+                &body("billing_error", "credit balance too low")
+            )),
+            "fatal:Permission"
+        );
+        assert_eq!(
+            summary(&run(
+                404,
+                &[],
+                &body("not_found_error", "model: claude-sonet-4-5")
+            )),
+            "fatal:NotFound"
+        );
+        assert_eq!(
+            summary(&run(
+                400,
+                &[],
+                &body("invalid_request_error", "max_tokens: too big")
+            )),
+            "fatal:invalid_request_error"
+        );
+        assert_eq!(
+            summary(&run(
+                413,
+                &[],
+                &body(
+                    "request_too_large",
+                    "Request exceeds the maximum allowed number of bytes."
+                )
+            )),
+            "fatal:request_too_large"
+        );
+        assert_eq!(
+            summary(&run(
+                429,
+                &[("retry-after", "1")],
+                &body("rate_limit_error", "slow down")
+            )),
             "retry:throttled:Some(1s):The Anthropic API is rate limiting (rate_limit_error)"
         );
         assert_eq!(
             summary(&run(529, &[], &body("overloaded_error", "Overloaded"))),
             "retry:overloaded_error:None:The Anthropic API is overloaded (overloaded_error)"
         );
-        assert_eq!(summary(&run(500, &[], &body("api_error", "x"))), "retry:api_error:None:The Anthropic API had an internal error (api_error)");
-        assert_eq!(summary(&run(504, &[], b"")), "retry:timeout_error:None:The Anthropic API timed out (timeout_error)");
-        assert_eq!(summary(&run(502, &[], b"<html>Bad gateway</html>")), "retry:http_502:None:The Anthropic API is unavailable (HTTP 502)");
+        assert_eq!(
+            summary(&run(500, &[], &body("api_error", "x"))),
+            "retry:api_error:None:The Anthropic API had an internal error (api_error)"
+        );
+        assert_eq!(
+            summary(&run(504, &[], b"")),
+            "retry:timeout_error:None:The Anthropic API timed out (timeout_error)"
+        );
+        assert_eq!(
+            summary(&run(502, &[], b"<html>Bad gateway</html>")),
+            "retry:http_502:None:The Anthropic API is unavailable (HTTP 502)"
+        );
         assert_eq!(summary(&run(422, &[], b"nope")), "fatal:http_422");
     }
 
     #[test]
     fn x_should_retry_overrides_both_ways() {
         assert_eq!(
-            summary(&run(529, &[("x-should-retry", "false")], &body("overloaded_error", "o"))),
+            summary(&run(
+                529,
+                &[("x-should-retry", "false")],
+                &body("overloaded_error", "o")
+            )),
             "fatal:overloaded_error"
         );
         assert_eq!(
-            summary(&run(400, &[("x-should-retry", "true"), ("retry-after-ms", "20")], &body("invalid_request_error", "flaky"))),
+            summary(&run(
+                400,
+                &[("x-should-retry", "true"), ("retry-after-ms", "20")],
+                &body("invalid_request_error", "flaky")
+            )),
             "retry:invalid_request_error:Some(20ms):The Anthropic API asked for a retry (invalid_request_error)"
         );
     }
 
     #[test]
     fn request_id_comes_from_the_header_else_the_body() {
-        let a = run(400, &[("request-id", "req_hdr")], &body("invalid_request_error", "x"));
+        let a = run(
+            400,
+            &[("request-id", "req_hdr")],
+            &body("invalid_request_error", "x"),
+        );
         let AttemptError::Fatal(e) = a else { panic!() };
         assert_eq!(e.request_id(), Some("req_hdr"));
-        let AttemptError::Fatal(e) = run(400, &[], &body("invalid_request_error", "x")) else { panic!() };
+        let AttemptError::Fatal(e) = run(400, &[], &body("invalid_request_error", "x")) else {
+            panic!()
+        };
         assert_eq!(e.request_id(), Some("req_body"));
         assert!(e.to_string().ends_with("Request ID: req_body"));
     }
 
     #[test]
     fn messages_explain_the_fix() {
-        let AttemptError::Fatal(e) = run(401, &[("request-id", "req_1")], &body("authentication_error", "invalid x-api-key")) else { panic!() };
+        let AttemptError::Fatal(e) = run(
+            401,
+            &[("request-id", "req_1")],
+            &body("authentication_error", "invalid x-api-key"),
+        ) else {
+            panic!()
+        };
         let s = e.to_string();
-        assert!(s.contains("ANTHROPIC_API_KEY") && s.contains("invalid x-api-key (NOTE)"), "{s}");
-        let AttemptError::Fatal(e) = run(404, &[], &body("not_found_error", "model: claude-sonet-4-5")) else { panic!() };
-        assert!(e.to_string().contains("Did you mean `claude-sonnet-4-5`?"), "{e}");
-        let AttemptError::Fatal(e) = run(413, &[], b"") else { panic!() };
+        assert!(
+            s.contains("ANTHROPIC_API_KEY") && s.contains("invalid x-api-key (NOTE)"),
+            "{s}"
+        );
+        let AttemptError::Fatal(e) = run(
+            404,
+            &[],
+            &body("not_found_error", "model: claude-sonet-4-5"),
+        ) else {
+            panic!()
+        };
+        assert!(
+            e.to_string().contains("Did you mean `claude-sonnet-4-5`?"),
+            "{e}"
+        );
+        let AttemptError::Fatal(e) = run(413, &[], b"") else {
+            panic!()
+        };
         let s = e.to_string();
         assert!(s.contains("32 MB") && s.contains("/wipe"), "{s}");
-        let AttemptError::Fatal(e) = run(400, &[], &body("invalid_request_error", "messages: text content blocks must be non-empty")) else { panic!() };
-        assert!(e.to_string().contains("messages: text content blocks must be non-empty"));
+        let AttemptError::Fatal(e) = run(
+            400,
+            &[],
+            &body(
+                "invalid_request_error",
+                "messages: text content blocks must be non-empty",
+            ),
+        ) else {
+            panic!()
+        };
+        assert!(
+            e.to_string()
+                .contains("messages: text content blocks must be non-empty")
+        );
     }
 
     #[test]
@@ -466,7 +598,13 @@ mod tests {
             request_id: None,
         };
         for t in ["overloaded_error", "api_error", "rate_limit_error"] {
-            assert!(matches!(classify(&info(t), &ctx(), ""), AttemptError::Retryable { .. }), "{t}");
+            assert!(
+                matches!(
+                    classify(&info(t), &ctx(), ""),
+                    AttemptError::Retryable { .. }
+                ),
+                "{t}"
+            );
         }
         assert!(matches!(
             classify(&info("invalid_request_error"), &ctx(), ""),

@@ -26,7 +26,10 @@ pub fn base_headers(settings: &AnthropicSettings) -> Result<HeaderMap, HeaderErr
         HeaderValue::from_static(concat!("claude-bedrock/", env!("CARGO_PKG_VERSION"))),
     );
     let version = HeaderValue::from_str(&settings.api_version).map_err(|_| {
-        HeaderError("anthropic.api_version contains characters that cannot be sent in an HTTP header".into())
+        HeaderError(
+            "anthropic.api_version contains characters that cannot be sent in an HTTP header"
+                .into(),
+        )
     })?;
     h.insert(ANTHROPIC_VERSION, version);
     if let (Some(key), Some(source)) = (&settings.api_key, settings.auth_source) {
@@ -72,7 +75,11 @@ pub fn beta_header(betas: &[String]) -> Result<Option<(HeaderName, HeaderValue)>
     }
     HeaderValue::from_str(&joined)
         .map(|v| Some((ANTHROPIC_BETA, v)))
-        .map_err(|_| HeaderError(format!("the beta names `{joined}` cannot be sent as an HTTP header")))
+        .map_err(|_| {
+            HeaderError(format!(
+                "the beta names `{joined}` cannot be sent as an HTTP header"
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -104,7 +111,11 @@ mod tests {
 
     #[test]
     fn x_api_key_mode_sends_the_key_header_and_the_older_version() {
-        let h = base_headers(&settings(&[("ANTHROPIC_API_KEY", "sk-ant-1")], Some("x-api-key"))).unwrap();
+        let h = base_headers(&settings(
+            &[("ANTHROPIC_API_KEY", "sk-ant-1")],
+            Some("x-api-key"),
+        ))
+        .unwrap();
         assert_eq!(get(&h, "x-api-key"), Some("sk-ant-1"));
         assert!(h.get("x-api-key").unwrap().is_sensitive());
         assert_eq!(get(&h, "authorization"), None);
@@ -113,7 +124,11 @@ mod tests {
 
     #[test]
     fn a_token_is_a_bearer_token_even_in_x_api_key_mode() {
-        let h = base_headers(&settings(&[("ANTHROPIC_AUTH_TOKEN", "tok")], Some("x-api-key"))).unwrap();
+        let h = base_headers(&settings(
+            &[("ANTHROPIC_AUTH_TOKEN", "tok")],
+            Some("x-api-key"),
+        ))
+        .unwrap();
         assert_eq!(get(&h, "authorization"), Some("Bearer tok"));
         assert_eq!(get(&h, "x-api-key"), None);
     }
@@ -129,7 +144,10 @@ mod tests {
         let h = base_headers(&settings(
             &[
                 ("ANTHROPIC_API_KEY", "k"),
-                ("ANTHROPIC_CUSTOM_HEADERS", "X-Team: core\nanthropic-version: 2099-01-01"),
+                (
+                    "ANTHROPIC_CUSTOM_HEADERS",
+                    "X-Team: core\nanthropic-version: 2099-01-01",
+                ),
             ],
             None,
         ))
@@ -144,13 +162,18 @@ mod tests {
         let mut s = settings(&[("ANTHROPIC_API_KEY", "k")], None);
         s.api_key = Some(super::super::settings::Secret::new("sk-ant-BAD\nVALUE"));
         let err = base_headers(&s).unwrap_err();
-        assert!(err.0.contains("ANTHROPIC_API_KEY") && !err.0.contains("BAD"), "{err:?}");
+        assert!(
+            err.0.contains("ANTHROPIC_API_KEY") && !err.0.contains("BAD"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn betas_are_comma_joined() {
         assert_eq!(beta_header(&[]).unwrap(), None);
-        let (name, value) = beta_header(&["a-2025".into(), "b-2026".into()]).unwrap().unwrap();
+        let (name, value) = beta_header(&["a-2025".into(), "b-2026".into()])
+            .unwrap()
+            .unwrap();
         assert_eq!(name.as_str(), "anthropic-beta");
         assert_eq!(value.to_str().unwrap(), "a-2025,b-2026");
         assert!(beta_header(&["bad\nbeta".into()]).is_err());

@@ -214,7 +214,9 @@ impl AnthropicSettings {
         let timeout = match nonempty("API_TIMEOUT_MS").map(|v| v.parse::<u64>()) {
             Some(Ok(ms)) if ms > 0 => Duration::from_millis(ms),
             Some(_) => {
-                warnings.push("API_TIMEOUT_MS is not a positive number of milliseconds; using 600000".into());
+                warnings.push(
+                    "API_TIMEOUT_MS is not a positive number of milliseconds; using 600000".into(),
+                );
                 DEFAULT_TIMEOUT
             }
             None => DEFAULT_TIMEOUT,
@@ -246,12 +248,20 @@ impl AnthropicSettings {
     /// and only the names of custom headers.
     pub fn describe(&self) -> String {
         let auth = match self.auth_source {
-            Some(src) => format!("{} ({})", self.effective_auth_header().wire_form(), src.env_var()),
+            Some(src) => format!(
+                "{} ({})",
+                self.effective_auth_header().wire_form(),
+                src.env_var()
+            ),
             None => "none (neither ANTHROPIC_API_KEY nor ANTHROPIC_AUTH_TOKEN is set)".to_string(),
         };
         let mut line = format!("auth: {auth}, anthropic-version {}", self.api_version);
         if !self.custom_headers.is_empty() {
-            let names: Vec<&str> = self.custom_headers.iter().map(|(n, _)| n.as_str()).collect();
+            let names: Vec<&str> = self
+                .custom_headers
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect();
             line.push_str(&format!(", custom headers: {}", names.join(", ")));
         }
         line
@@ -313,7 +323,12 @@ mod tests {
 
     #[test]
     fn defaults_to_bearer_and_the_current_version() {
-        let s = AnthropicSettings::from_env(&env(&[("ANTHROPIC_API_KEY", "sk-ant-xyz")]), None, None, None);
+        let s = AnthropicSettings::from_env(
+            &env(&[("ANTHROPIC_API_KEY", "sk-ant-xyz")]),
+            None,
+            None,
+            None,
+        );
         assert_eq!(s.base_url, "https://api.anthropic.com");
         assert_eq!(s.auth_header, AuthHeader::Authorization);
         assert_eq!(s.api_version, "2026-10-21");
@@ -331,7 +346,10 @@ mod tests {
         let s = AnthropicSettings::from_env(&e, None, Some("X-Api-Key"), None);
         assert_eq!(s.auth_header, AuthHeader::XApiKey);
         assert_eq!(s.api_version, "2023-06-01");
-        assert_eq!(s.describe(), "auth: x-api-key (ANTHROPIC_API_KEY), anthropic-version 2023-06-01");
+        assert_eq!(
+            s.describe(),
+            "auth: x-api-key (ANTHROPIC_API_KEY), anthropic-version 2023-06-01"
+        );
         let s = AnthropicSettings::from_env(&e, None, Some("x-api-key"), Some("2026-10-21"));
         assert_eq!(s.api_version, "2026-10-21");
         let s = AnthropicSettings::from_env(&e, None, Some("authorization"), Some("2023-06-01"));
@@ -345,7 +363,10 @@ mod tests {
         assert_eq!(s.auth_source, Some(AuthSource::AuthToken));
         assert_eq!(s.api_key.as_ref().map(Secret::expose), Some("t"));
         assert_eq!(s.effective_auth_header(), AuthHeader::Authorization);
-        assert!(s.describe().starts_with("auth: Authorization: Bearer (ANTHROPIC_AUTH_TOKEN)"));
+        assert!(
+            s.describe()
+                .starts_with("auth: Authorization: Bearer (ANTHROPIC_AUTH_TOKEN)")
+        );
         assert_eq!(s.warnings.len(), 1);
     }
 
@@ -356,7 +377,8 @@ mod tests {
         assert_eq!(s.base_url, "https://gw.example/anthropic");
         let s = AnthropicSettings::from_env(&e, Some("http://127.0.0.1:9/".into()), None, None);
         assert_eq!(s.base_url, "http://127.0.0.1:9");
-        let s = AnthropicSettings::from_env(&env(&[("ANTHROPIC_BASE_URL", "  ")]), None, None, None);
+        let s =
+            AnthropicSettings::from_env(&env(&[("ANTHROPIC_BASE_URL", "  ")]), None, None, None);
         assert_eq!(s.base_url, DEFAULT_BASE_URL);
     }
 
@@ -380,7 +402,10 @@ mod tests {
             assert!(!text.contains("SECRETVALUE"), "{text}");
         }
         let json = serde_json::to_string(&s).unwrap();
-        assert!(!json.contains("HEADERSECRET") && json.contains("X-Gateway-Token"), "{json}");
+        assert!(
+            !json.contains("HEADERSECRET") && json.contains("X-Gateway-Token"),
+            "{json}"
+        );
         assert!(s.describe().ends_with("custom headers: X-Gateway-Token"));
     }
 
@@ -388,7 +413,10 @@ mod tests {
     fn no_credential_is_described_as_such() {
         let s = AnthropicSettings::from_env(&env(&[("ANTHROPIC_API_KEY", "")]), None, None, None);
         assert!(s.api_key.is_none() && s.auth_source.is_none());
-        assert!(s.describe().contains("neither ANTHROPIC_API_KEY nor ANTHROPIC_AUTH_TOKEN"));
+        assert!(
+            s.describe()
+                .contains("neither ANTHROPIC_API_KEY nor ANTHROPIC_AUTH_TOKEN")
+        );
     }
 
     #[test]
@@ -412,7 +440,12 @@ mod tests {
 
     #[test]
     fn unknown_auth_header_and_bad_timeout_warn() {
-        let s = AnthropicSettings::from_env(&env(&[("API_TIMEOUT_MS", "soon")]), None, Some("cookie"), None);
+        let s = AnthropicSettings::from_env(
+            &env(&[("API_TIMEOUT_MS", "soon")]),
+            None,
+            Some("cookie"),
+            None,
+        );
         assert_eq!(s.auth_header, AuthHeader::Authorization);
         assert_eq!(s.timeout, DEFAULT_TIMEOUT);
         assert_eq!(s.warnings.len(), 2);

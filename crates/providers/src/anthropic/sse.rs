@@ -254,7 +254,10 @@ mod tests {
     fn decodes_the_real_quirks() {
         let got = all(&[SMALL.as_bytes()]);
         let decoded: Vec<Decoded> = got.iter().map(decode).collect();
-        assert!(matches!(decoded[0], Decoded::Event(StreamEvent::MessageStart { .. })));
+        assert!(matches!(
+            decoded[0],
+            Decoded::Event(StreamEvent::MessageStart { .. })
+        ));
         assert_eq!(decoded[1], Decoded::Event(StreamEvent::Ping));
         assert!(matches!(
             &decoded[3],
@@ -264,8 +267,15 @@ mod tests {
             }) if text == "h\u{e9}llo \u{1F600}"
         ));
         assert_eq!(decoded[4], Decoded::Ignore);
-        assert!(matches!(decoded[5], Decoded::Malformed(_)), "{:?}", decoded[5]);
-        assert!(matches!(decoded[6], Decoded::Event(StreamEvent::MessageStop { .. })));
+        assert!(
+            matches!(decoded[5], Decoded::Malformed(_)),
+            "{:?}",
+            decoded[5]
+        );
+        assert!(matches!(
+            decoded[6],
+            Decoded::Event(StreamEvent::MessageStop { .. })
+        ));
     }
 
     #[test]

@@ -105,7 +105,7 @@ pub fn resolve_settings(input: SettingsInput) -> BedrockSettings {
         "profile `{profile_name}` in {}",
         info.found_in.first().cloned().unwrap_or_default()
     );
-    candidates.push((info.region.clone(), profile_src));
+    candidates.push((info.region, profile_src));
     let (region, region_source) = candidates
         .into_iter()
         .find_map(|(v, src)| v.filter(|v| is_region_shaped(v.trim())).map(|v| (v.trim().to_string(), src)))

@@ -58,7 +58,11 @@ impl Default for ControlPlane {
 
 /// `(base model id, name, in-region on-demand?)` of the default catalog.
 const CATALOG: &[(&str, &str, bool)] = &[
-    ("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", true),
+    (
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "Claude 3 Haiku",
+        true,
+    ),
     (
         "anthropic.claude-sonnet-4-5-20250929-v1:0",
         "Claude Sonnet 4.5",
@@ -115,7 +119,12 @@ impl ControlPlane {
 
     /// A `FoundationModelSummary` for an Anthropic text model; `inference_types` may hold
     /// `INFERENCE_PROFILE`, which Bedrock sends though botocore's enum lacks it.
-    pub fn foundation_model(region: &str, model_id: &str, name: &str, inference_types: &[&str]) -> Value {
+    pub fn foundation_model(
+        region: &str,
+        model_id: &str,
+        name: &str,
+        inference_types: &[&str],
+    ) -> Value {
         json!({
             "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{model_id}"),
             "modelId": model_id,
@@ -132,7 +141,12 @@ impl ControlPlane {
 
     /// A system-defined `InferenceProfileSummary` whose id is `<geo>.<base model id>`,
     /// routing to the base model in each destination region.
-    pub fn inference_profile(region: &str, profile_id: &str, name: &str, destinations: &[&str]) -> Value {
+    pub fn inference_profile(
+        region: &str,
+        profile_id: &str,
+        name: &str,
+        destinations: &[&str],
+    ) -> Value {
         let base = profile_id.split_once('.').map_or(profile_id, |(_, b)| b);
         let models: Vec<Value> = destinations
             .iter()
@@ -183,7 +197,12 @@ impl ControlPlane {
         })
     }
 
-    pub(super) fn respond(&self, operation: Operation, resource: &str, req: &RecordedRequest) -> Response<Body> {
+    pub(super) fn respond(
+        &self,
+        operation: Operation,
+        resource: &str,
+        req: &RecordedRequest,
+    ) -> Response<Body> {
         let query = parse_query(req.query.as_deref().unwrap_or_default());
         let param = |name: &str| {
             query
@@ -194,20 +213,27 @@ impl ControlPlane {
         match operation {
             Operation::ListFoundationModels => {
                 let matches = |m: &&Value| {
-                    param("byProvider")
-                        .is_none_or(|p| m["providerName"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(p)))
-                        && param("byInferenceType").is_none_or(|t| contains(&m["inferenceTypesSupported"], t))
-                        && param("byOutputModality").is_none_or(|t| contains(&m["outputModalities"], t))
+                    param("byProvider").is_none_or(|p| {
+                        m["providerName"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(p))
+                    }) && param("byInferenceType")
+                        .is_none_or(|t| contains(&m["inferenceTypesSupported"], t))
+                        && param("byOutputModality")
+                            .is_none_or(|t| contains(&m["outputModalities"], t))
                         && param("byCustomizationType")
                             .is_none_or(|t| contains(&m["customizationsSupported"], t))
                 };
-                let summaries: Vec<&Value> = self.foundation_models.iter().filter(matches).collect();
+                let summaries: Vec<&Value> =
+                    self.foundation_models.iter().filter(matches).collect();
                 ok(json!({ "modelSummaries": summaries }))
             }
-            Operation::GetFoundationModel => match find(&self.foundation_models, resource, &["modelId", "modelArn"]) {
-                Some(model) => ok(json!({ "modelDetails": model })),
-                None => not_found(&format!("Could not find model {resource}.")),
-            },
+            Operation::GetFoundationModel => {
+                match find(&self.foundation_models, resource, &["modelId", "modelArn"]) {
+                    Some(model) => ok(json!({ "modelDetails": model })),
+                    None => not_found(&format!("Could not find model {resource}.")),
+                }
+            }
             Operation::ListInferenceProfiles => {
                 let wanted: Vec<&Value> = self
                     .inference_profiles
@@ -215,7 +241,9 @@ impl ControlPlane {
                     .filter(|p| param("type").is_none_or(|t| p["type"] == t))
                     .collect();
                 let start: usize = param("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-                let size: usize = param("maxResults").and_then(|m| m.parse().ok()).unwrap_or(1000);
+                let size: usize = param("maxResults")
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(1000);
                 let page: Vec<&Value> = wanted.iter().skip(start).take(size).copied().collect();
                 let mut body = json!({ "inferenceProfileSummaries": page });
                 if start + size < wanted.len() {
@@ -224,7 +252,11 @@ impl ControlPlane {
                 ok(body)
             }
             Operation::GetInferenceProfile => {
-                match find(&self.inference_profiles, resource, &["inferenceProfileId", "inferenceProfileArn"]) {
+                match find(
+                    &self.inference_profiles,
+                    resource,
+                    &["inferenceProfileId", "inferenceProfileArn"],
+                ) {
                     Some(profile) => ok(profile.clone()),
                     None => not_found(&format!("Inference profile {resource} not found.")),
                 }
@@ -238,10 +270,12 @@ impl ControlPlane {
                     not_found(&format!("Could not find model {resource}."))
                 }
             }
-            Operation::GetGuardrail => match find(&self.guardrails, resource, &["guardrailId", "guardrailArn"]) {
-                Some(guardrail) => ok(guardrail.clone()),
-                None => not_found(&format!("Guardrail {resource} not found.")),
-            },
+            Operation::GetGuardrail => {
+                match find(&self.guardrails, resource, &["guardrailId", "guardrailArn"]) {
+                    Some(guardrail) => ok(guardrail.clone()),
+                    None => not_found(&format!("Guardrail {resource} not found.")),
+                }
+            }
             _ => not_found("The requested operation is not recognized by the service."),
         }
     }
@@ -291,9 +325,22 @@ mod tests {
     #[test]
     fn default_catalog_routes_new_models_through_profiles() {
         let cp = ControlPlane::default();
-        let sonnet = find(&cp.foundation_models, "anthropic.claude-sonnet-4-5-20250929-v1:0", &["modelId"]).unwrap();
-        assert_eq!(sonnet["inferenceTypesSupported"], json!(["INFERENCE_PROFILE"]));
-        let profile = find(&cp.inference_profiles, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", &["inferenceProfileId"]).unwrap();
+        let sonnet = find(
+            &cp.foundation_models,
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            &["modelId"],
+        )
+        .unwrap();
+        assert_eq!(
+            sonnet["inferenceTypesSupported"],
+            json!(["INFERENCE_PROFILE"])
+        );
+        let profile = find(
+            &cp.inference_profiles,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            &["inferenceProfileId"],
+        )
+        .unwrap();
         assert_eq!(
             profile["models"][2]["modelArn"],
             "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"

@@ -185,7 +185,11 @@ async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
             }
             let reply = lock(&state.replies).pop_front().unwrap_or_default();
             reply
-                .respond(&resource, route.operation == Operation::InvokeStream, started)
+                .respond(
+                    &resource,
+                    route.operation == Operation::InvokeStream,
+                    started,
+                )
                 .await
         }
         Operation::GetCallerIdentity => sts::caller_identity(&lock(&state.control_plane).caller),
@@ -256,7 +260,9 @@ fn validate_body(body: &[u8]) -> Result<(), String> {
     match map.get("anthropic_version") {
         Some(Value::String(v)) if v == "bedrock-2023-05-31" => {}
         Some(Value::String(v)) => {
-            problems.push_str(&format!("#/anthropic_version: {v} is not a valid enum value"));
+            problems.push_str(&format!(
+                "#/anthropic_version: {v} is not a valid enum value"
+            ));
         }
         Some(other) => problems.push_str(&format!(
             "#/anthropic_version: expected type: String, found: {}",
@@ -293,7 +299,9 @@ fn admin_requests(state: &State) -> Response<Body> {
         .collect();
     Response::builder()
         .header("content-type", "application/json")
-        .body(full(json!({ "count": list.len(), "requests": list }).to_string()))
+        .body(full(
+            json!({ "count": list.len(), "requests": list }).to_string(),
+        ))
         .expect("static response parts are valid")
 }
 
@@ -315,10 +323,9 @@ mod tests {
             validate_body(br#"{"model":"x","messages":[]}"#),
             Err("Malformed input request: #: required key [anthropic_version] not found#: required key [max_tokens] not found#: extraneous key [model] is not permitted, please reformat your input and try again.".into())
         );
-        let wrong = validate_body(
-            br#"{"anthropic_version":"2023-06-01","max_tokens":1,"messages":[]}"#,
-        )
-        .unwrap_err();
+        let wrong =
+            validate_body(br#"{"anthropic_version":"2023-06-01","max_tokens":1,"messages":[]}"#)
+                .unwrap_err();
         assert!(wrong.contains("#/anthropic_version: 2023-06-01 is not a valid enum value"));
         assert!(validate_body(b"not json").is_err());
     }

@@ -323,11 +323,16 @@ impl Plan {
             .header("X-Amzn-Bedrock-Output-Token-Count", usage.output)
             .header("X-Amzn-Bedrock-Input-Token-Count", usage.input);
         if usage.cache_read > 0 {
-            response = response.header("X-Amzn-Bedrock-Cache-Read-Input-Token-Count", usage.cache_read);
+            response = response.header(
+                "X-Amzn-Bedrock-Cache-Read-Input-Token-Count",
+                usage.cache_read,
+            );
         }
         if usage.cache_write > 0 {
-            response =
-                response.header("X-Amzn-Bedrock-Cache-Write-Input-Token-Count", usage.cache_write);
+            response = response.header(
+                "X-Amzn-Bedrock-Cache-Write-Input-Token-Count",
+                usage.cache_write,
+            );
         }
         response
             .body(full(message.to_string()))
@@ -402,7 +407,9 @@ pub(crate) fn error_response(status: u16, shape: &str, message: &str) -> Respons
 /// `claude-sonnet-4-5-20250929`).
 pub(crate) fn model_name(model_id: &str) -> String {
     let id = model_id.rsplit('/').next().unwrap_or(model_id);
-    let id = id.find("anthropic.").map_or(id, |i| &id[i + "anthropic.".len()..]);
+    let id = id
+        .find("anthropic.")
+        .map_or(id, |i| &id[i + "anthropic.".len()..]);
     let id = id.split(':').next().unwrap_or(id);
     match id.rfind("-v") {
         Some(i) if !id[i + 2..].is_empty() && id[i + 2..].bytes().all(|b| b.is_ascii_digit()) => {
@@ -419,8 +426,14 @@ mod tests {
     #[test]
     fn model_names_match_what_bedrock_reports() {
         for (id, name) in [
-            ("anthropic.claude-3-5-sonnet-20240620-v1:0", "claude-3-5-sonnet-20240620"),
-            ("us.anthropic.claude-sonnet-4-20250514-v1:0", "claude-sonnet-4-20250514"),
+            (
+                "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                "claude-3-5-sonnet-20240620",
+            ),
+            (
+                "us.anthropic.claude-sonnet-4-20250514-v1:0",
+                "claude-sonnet-4-20250514",
+            ),
             ("global.anthropic.claude-opus-4-6-v1", "claude-opus-4-6"),
             ("anthropic.claude-sonnet-4-6", "claude-sonnet-4-6"),
             (
@@ -459,9 +472,14 @@ mod tests {
             3,
             4,
         );
-        assert_eq!(cached["amazon-bedrock-invocationMetrics"]["cacheReadInputTokenCount"], 5);
-        assert!(cached["amazon-bedrock-invocationMetrics"]
-            .get("cacheWriteInputTokenCount")
-            .is_none());
+        assert_eq!(
+            cached["amazon-bedrock-invocationMetrics"]["cacheReadInputTokenCount"],
+            5
+        );
+        assert!(
+            cached["amazon-bedrock-invocationMetrics"]
+                .get("cacheWriteInputTokenCount")
+                .is_none()
+        );
     }
 }

@@ -67,7 +67,13 @@ pub fn send_within(
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
                 .collect();
-            let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec();
             Resp {
                 status,
                 headers,
@@ -83,7 +89,8 @@ pub fn send(url: &str, method: &str, path: &str, headers: &[(&str, &str)], body:
         .expect("the server answered within 20 s")
 }
 
-/// Reads a fixture, or prints why the test is skipped.
+/// Reads a fixture, or prints why the test is skipped (tests may print; the library may not).
+#[allow(clippy::print_stderr)]
 pub fn fixture(path: Option<std::path::PathBuf>) -> Option<Vec<u8>> {
     match path {
         Some(path) => Some(std::fs::read(path).unwrap()),
