@@ -4,6 +4,9 @@
 //! and explains each choice (for `--verbose` and `--dry-run`). Later layers
 //! (tools, permissions, hooks) plug in here; nothing in this crate prints.
 
+pub mod doctor;
+pub mod iam;
+pub mod models;
 pub mod setup;
 
 pub use setup::{Runtime, SetupError};

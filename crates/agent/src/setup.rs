@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use claude_config::{Config, ProviderKind};
 use claude_protocol::MessagesRequest;
+use claude_providers::Provider;
+use claude_providers::anthropic::{AnthropicProvider, AnthropicSettings};
 use claude_providers::bedrock::{self, AuthMode, BedrockProvider, BedrockSettings, SettingsInput};
 use claude_providers::catalog::ALIASES;
 use claude_providers::resolve::{ResolveError, ResolveInput, ResolvedModel, Target, resolve};
 use claude_providers::retry::RetryPolicy;
-use claude_providers::Provider;
 use serde_json::{Value, json};
 
 /// Claude Code's default output cap for models it does not know.
@@ -31,7 +32,7 @@ pub struct Runtime {
     pub model: ResolvedModel,
     pub requested_model: Option<String>,
     pub bedrock: Option<BedrockSettings>,
-    pub anthropic_base_url: String,
+    pub anthropic: Option<AnthropicSettings>,
     pub retry: RetryPolicy,
     pub max_tokens: u32,
 }
@@ -67,28 +68,18 @@ impl Runtime {
             Some(b) => (Target::Bedrock, b.region.clone()),
             None => (Target::Anthropic, String::new()),
         };
-        let mut alias_overrides = BTreeMap::new();
-        for alias in ALIASES {
-            let found = match target {
-                Target::Bedrock => origin_of(cfg, &format!("bedrock.models.{alias}")),
-                Target::Anthropic => {
-                    let var = format!("ANTHROPIC_DEFAULT_{}_MODEL", alias.to_ascii_uppercase());
-                    env.get(&var).map(|v| (v.clone(), format!("env {var}")))
-                }
-            };
-            if let Some(v) = found {
-                alias_overrides.insert(alias, v);
-            }
-        }
         let model = resolve(&ResolveInput {
             target,
             requested: requested_model.as_deref(),
-            alias_overrides,
+            alias_overrides: alias_overrides(cfg, target),
             region: &region,
             region_prefix: cfg.str("bedrock.region_prefix"),
         })?;
         let model_max = model.info.map(|i| i.max_output);
-        let max_tokens = match env.get("CLAUDE_CODE_MAX_OUTPUT_TOKENS").filter(|v| !v.is_empty()) {
+        let max_tokens = match env
+            .get("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
+            .filter(|v| !v.is_empty())
+        {
             Some(raw) => {
                 let n: u32 = raw
                     .trim()
@@ -102,7 +93,9 @@ impl Runtime {
         };
         let defaults = RetryPolicy::default();
         let retry = RetryPolicy {
-            max_attempts: cfg.u64("retry.max_attempts").map_or(defaults.max_attempts, |n| n as u32),
+            max_attempts: cfg
+                .u64("retry.max_attempts")
+                .map_or(defaults.max_attempts, |n| n as u32),
             base: cfg
                 .u64("retry.base_delay_ms")
                 .map_or(defaults.base, std::time::Duration::from_millis),
@@ -115,12 +108,15 @@ impl Runtime {
             provider_origin,
             model,
             requested_model,
+            anthropic: bedrock.is_none().then(|| {
+                AnthropicSettings::from_env(
+                    &env,
+                    cfg.str("anthropic.base_url").map(str::to_string),
+                    cfg.str("anthropic.auth_header"),
+                    cfg.str("anthropic.api_version"),
+                )
+            }),
             bedrock,
-            anthropic_base_url: cfg
-                .str("anthropic.base_url")
-                .unwrap_or("https://api.anthropic.com")
-                .trim_end_matches('/')
-                .to_string(),
             retry,
             max_tokens,
         })
@@ -128,9 +124,17 @@ impl Runtime {
 
     /// Builds the provider. No network I/O happens here.
     pub async fn connect(&self) -> Box<dyn Provider> {
-        match &self.bedrock {
-            Some(settings) => Box::new(BedrockProvider::new(settings.clone(), self.retry).await),
-            None => unreachable_anthropic(),
+        match (&self.bedrock, &self.anthropic) {
+            (Some(settings), _) => {
+                Box::new(BedrockProvider::new(settings.clone(), self.retry).await)
+            }
+            (None, Some(settings)) => {
+                Box::new(AnthropicProvider::new(settings.clone(), self.retry))
+            }
+            (None, None) => Box::new(AnthropicProvider::new(
+                AnthropicSettings::default(),
+                self.retry,
+            )),
         }
     }
 
@@ -143,12 +147,21 @@ impl Runtime {
         )];
         if let Some(b) = &self.bedrock {
             lines.push(format!("region: {} (from {})", b.region, b.region_source));
-            lines.push(format!("endpoint: {} ({})", b.endpoint_display, b.endpoint_source));
+            lines.push(format!(
+                "endpoint: {} ({})",
+                b.endpoint_display, b.endpoint_source
+            ));
             lines.push(format!("auth: {}", auth_words(b)));
-        } else {
-            lines.push(format!("endpoint: {}/v1/messages", self.anthropic_base_url));
         }
-        lines.push(format!("model: {} ({})", self.model.model_id, self.model.reason));
+        if let Some(a) = &self.anthropic {
+            lines.push(format!("endpoint: {}/v1/messages", a.base_url));
+            lines.push(a.describe());
+            lines.extend(a.warnings.iter().map(|w| format!("warning: {w}")));
+        }
+        lines.push(format!(
+            "model: {} ({})",
+            self.model.model_id, self.model.reason
+        ));
         lines.push(format!("max_tokens: {}", self.max_tokens));
         lines
     }
@@ -185,33 +198,75 @@ impl Runtime {
                 })
             }
             None => {
-                let mut body = serde_json::to_value(request).unwrap_or_default();
-                body["model"] = json!(self.model.model_id);
-                if stream {
-                    body["stream"] = json!(true);
+                let settings = self.anthropic.clone().unwrap_or_default();
+                let options = claude_providers::CallOptions {
+                    model_id: self.model.model_id.clone(),
+                    stream,
+                };
+                let mut headers = serde_json::Map::new();
+                if let Ok(h) = claude_providers::anthropic::headers::base_headers(&settings) {
+                    for (name, value) in &h {
+                        let shown = if value.is_sensitive() {
+                            "[redacted]".to_string()
+                        } else {
+                            value.to_str().unwrap_or_default().to_string()
+                        };
+                        headers.insert(name.to_string(), json!(shown));
+                    }
+                }
+                if let Ok(Some((name, value))) =
+                    claude_providers::anthropic::headers::beta_header(&request.betas)
+                {
+                    headers.insert(name.to_string(), json!(value.to_str().unwrap_or_default()));
                 }
                 json!({
                     "provider": "anthropic",
                     "provider_source": self.provider_origin,
-                    "endpoint": format!("{}/v1/messages", self.anthropic_base_url),
+                    "endpoint": format!("{}/v1/messages", settings.base_url),
+                    "auth": settings.describe(),
+                    "headers": headers,
                     "model": model,
-                    "body": body,
+                    "body": claude_providers::anthropic::request_body(request, &options),
                 })
             }
         }
     }
 }
 
-fn unreachable_anthropic() -> Box<dyn Provider> {
-    todo!("anthropic provider")
+/// Alias overrides for a target, with where each came from: Bedrock reads
+/// `bedrock.models.<alias>` (fed by `ANTHROPIC_DEFAULT_*_MODEL`), the direct
+/// API reads the environment variables alone.
+pub fn alias_overrides(cfg: &Config, target: Target) -> BTreeMap<&'static str, (String, String)> {
+    let mut out = BTreeMap::new();
+    for alias in ALIASES {
+        let found = match target {
+            Target::Bedrock => origin_of(cfg, &format!("bedrock.models.{alias}")),
+            Target::Anthropic => {
+                let var = format!("ANTHROPIC_DEFAULT_{}_MODEL", alias.to_ascii_uppercase());
+                cfg.env()
+                    .get(&var)
+                    .map(|v| (v.clone(), format!("env {var}")))
+            }
+        };
+        if let Some(v) = found {
+            out.insert(alias, v);
+        }
+    }
+    out
 }
 
 fn auth_words(b: &BedrockSettings) -> String {
     match b.auth {
-        AuthMode::BearerToken => "Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), sent as Authorization: Bearer".into(),
-        AuthMode::None => "unsigned requests (CLAUDE_CODE_SKIP_BEDROCK_AUTH): the gateway signs".into(),
+        AuthMode::BearerToken => {
+            "Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), sent as Authorization: Bearer".into()
+        }
+        AuthMode::None => {
+            "unsigned requests (CLAUDE_CODE_SKIP_BEDROCK_AUTH): the gateway signs".into()
+        }
         AuthMode::Sigv4 => match (&b.profile, &b.profile_source) {
-            (Some(p), Some(src)) => format!("SigV4, AWS SDK credential chain with profile `{p}` ({src})"),
+            (Some(p), Some(src)) => {
+                format!("SigV4, AWS SDK credential chain with profile `{p}` ({src})")
+            }
             _ => "SigV4, AWS SDK default credential chain".into(),
         },
     }
@@ -240,7 +295,9 @@ mod tests {
             "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0"
         );
         assert_eq!(
-            encode_label("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"),
+            encode_label(
+                "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+            ),
             "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123"
         );
     }

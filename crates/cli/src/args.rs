@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// is Amazon Bedrock, in your own AWS account.
 #[derive(Debug, Parser)]
 #[command(name = "claude", version, about, long_about = None)]
-#[command(after_help = "Examples:\n  claude --provider bedrock --model haiku -p \"Summarise this ADR\"\n  claude config set provider bedrock\n  claude config set bedrock.region us-east-1\n  CLAUDE_PROVIDER=bedrock claude -p hello --dry-run\n\nExit codes: 0 ok, 1 unexpected error, 2 usage or configuration error, 3 credentials, 4 access denied, 5 model not available, 6 throttled after all retries, 7 service or network failure after retries, 8 request rejected, 9 reply incomplete, 130 interrupted.")]
+#[command(
+    after_help = "Examples:\n  claude --provider bedrock --model haiku -p \"Summarise this ADR\"\n  claude config set provider bedrock\n  claude config set bedrock.region us-east-1\n  CLAUDE_PROVIDER=bedrock claude -p hello --dry-run\n\nExit codes: 0 ok, 1 unexpected error, 2 usage or configuration error, 3 credentials, 4 access denied, 5 model not available, 6 throttled after all retries, 7 service or network failure after retries, 8 request rejected, 9 reply incomplete, 130 interrupted."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub run: RunArgs,
@@ -69,6 +71,29 @@ pub enum Command {
     /// Read and change configuration (user file by default, or the project's).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check everything between this machine and Claude on Bedrock, with a fix for each problem (exit 0 ok, 1 warnings, 2 failures).
+    Doctor {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Also make a 1-token test call per model (billed; the price is shown first).
+        #[arg(long)]
+        invoke: bool,
+    },
+    /// List the region's Anthropic models: lifecycle, streaming, inference types, profiles, aliases and prices.
+    Models {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the least-privilege IAM policy for the configured region and models.
+    IamPolicy {
+        /// Add ListFoundationModels, ListInferenceProfiles, GetInferenceProfile and GetFoundationModelAvailability for `claude doctor`.
+        #[arg(long)]
+        with_list: bool,
+        /// Add bedrock:CallWithBearerToken for Bedrock API keys.
+        #[arg(long)]
+        bearer: bool,
+    },
 }
 
 #[derive(Debug, Args, Clone, Copy)]

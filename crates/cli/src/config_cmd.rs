@@ -5,7 +5,11 @@ use claude_config::{Config, ConfigError, LoadOptions, Scope};
 use crate::args::{ConfigCommand, ScopeArgs};
 
 fn scope(s: ScopeArgs) -> Scope {
-    if s.project { Scope::Project } else { Scope::User }
+    if s.project {
+        Scope::Project
+    } else {
+        Scope::User
+    }
 }
 
 fn fail(e: ConfigError) -> i32 {
@@ -15,18 +19,20 @@ fn fail(e: ConfigError) -> i32 {
 
 pub fn run(cmd: ConfigCommand, opts: &LoadOptions) -> i32 {
     match cmd {
-        ConfigCommand::Set { key, value, scope: s } => {
-            match claude_config::set_value(opts, scope(s), &key, &value) {
-                Ok(path) => {
-                    let shown = claude_config::validate(&key, &value)
-                        .map(|v| v.to_string())
-                        .unwrap_or(value);
-                    println!("Set {key} = {shown} in {}", path.display());
-                    0
-                }
-                Err(e) => fail(e),
+        ConfigCommand::Set {
+            key,
+            value,
+            scope: s,
+        } => match claude_config::set_value(opts, scope(s), &key, &value) {
+            Ok(path) => {
+                let shown = claude_config::validate(&key, &value)
+                    .map(|v| v.to_string())
+                    .unwrap_or(value);
+                println!("Set {key} = {shown} in {}", path.display());
+                0
             }
-        }
+            Err(e) => fail(e),
+        },
         ConfigCommand::Unset { key, scope: s } => {
             match claude_config::unset_value(opts, scope(s), &key) {
                 Ok((path, true)) => {
@@ -55,7 +61,9 @@ pub fn run(cmd: ConfigCommand, opts: &LoadOptions) -> i32 {
                     0
                 }
                 Ok(None) => {
-                    eprintln!("claude: {key} is not set. Set it with `claude config set {key} <value>`.");
+                    eprintln!(
+                        "claude: {key} is not set. Set it with `claude config set {key} <value>`."
+                    );
                     1
                 }
                 Err(e) => fail(e),
@@ -96,7 +104,10 @@ pub fn run(cmd: ConfigCommand, opts: &LoadOptions) -> i32 {
             let names: Vec<&str> = claude_config::key_names().collect();
             let width = names.iter().map(|k| k.len()).max().unwrap_or(0);
             for k in names {
-                println!("{k:width$}  {}", claude_config::describe(k).unwrap_or_default());
+                println!(
+                    "{k:width$}  {}",
+                    claude_config::describe(k).unwrap_or_default()
+                );
             }
             0
         }

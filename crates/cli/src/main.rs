@@ -5,6 +5,7 @@
 
 mod args;
 mod config_cmd;
+mod doctor_cmd;
 mod load;
 mod print;
 
@@ -37,5 +38,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
     };
     load::apply_settings_env(&cfg);
-    print::run(&cli.run, &cfg)
+    match cli.command {
+        Some(Command::Doctor { json, invoke }) => doctor_cmd::doctor(&cfg, json, invoke),
+        Some(Command::Models { json }) => doctor_cmd::models(&cfg, json),
+        Some(Command::IamPolicy { with_list, bearer }) => {
+            doctor_cmd::iam_policy(&cfg, with_list, bearer)
+        }
+        _ => print::run(&cli.run, &cfg),
+    }
 }

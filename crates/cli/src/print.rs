@@ -48,7 +48,9 @@ pub fn run(args: &RunArgs, cfg: &Config) -> anyhow::Result<i32> {
         return Ok(2);
     }
     let Some(prompt) = read_prompt(args)? else {
-        eprintln!("claude: no prompt. Give one as an argument (`claude -p \"hello\"`) or on standard input (`echo hello | claude -p`).");
+        eprintln!(
+            "claude: no prompt. Give one as an argument (`claude -p \"hello\"`) or on standard input (`echo hello | claude -p`)."
+        );
         return Ok(2);
     };
     let request = MessagesRequest {
@@ -58,7 +60,10 @@ pub fn run(args: &RunArgs, cfg: &Config) -> anyhow::Result<i32> {
     };
     let stream = !args.no_stream;
     if args.dry_run {
-        println!("{}", serde_json::to_string_pretty(&runtime.dry_run(&request, stream))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runtime.dry_run(&request, stream))?
+        );
         return Ok(0);
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -136,11 +141,19 @@ fn report_error(format: OutputFormat, e: &ProviderError, session_id: &str, elaps
     }
 }
 
-fn result_json(runtime: &Runtime, done: &Completion, session_id: &str, elapsed: u64) -> serde_json::Value {
+fn result_json(
+    runtime: &Runtime,
+    done: &Completion,
+    session_id: &str,
+    elapsed: u64,
+) -> serde_json::Value {
     let cost = runtime
         .model
         .info
-        .map(|i| i.prices_for(runtime.model.profile_prefix.as_deref()).cost(&done.usage))
+        .map(|i| {
+            i.prices_for(runtime.model.profile_prefix.as_deref())
+                .cost(&done.usage)
+        })
         .unwrap_or(0.0);
     json!({
         "type": "result",
@@ -166,7 +179,14 @@ fn new_session_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Writes events as they arrive; text reaches stdout at once.

@@ -12,5 +12,5 @@ mod usage;
 
 pub use content::{CacheControl, ContentBlock, ImageSource, Message, MessageContent, Role};
 pub use request::{MessagesRequest, SystemBlock, SystemPrompt, Thinking, Tool, ToolChoice};
-pub use stream::{BlockDelta, MessageDeltaBody, MessageStart, StreamEvent, StreamAssembler};
+pub use stream::{BlockDelta, MessageDeltaBody, MessageStart, StreamAssembler, StreamEvent};
 pub use usage::{InvocationMetrics, Usage};

@@ -108,7 +108,10 @@ mod tests {
             json!({"type": "enabled", "budget_tokens": 1024})
         );
         assert_eq!(
-            serde_json::to_value(ToolChoice::Tool { name: "Read".into() }).unwrap(),
+            serde_json::to_value(ToolChoice::Tool {
+                name: "Read".into()
+            })
+            .unwrap(),
             json!({"type": "tool", "name": "Read"})
         );
     }

@@ -28,7 +28,10 @@ impl Usage {
             &mut self.cache_creation_input_tokens,
             later.cache_creation_input_tokens,
         );
-        take(&mut self.cache_read_input_tokens, later.cache_read_input_tokens);
+        take(
+            &mut self.cache_read_input_tokens,
+            later.cache_read_input_tokens,
+        );
     }
 
     pub fn total(&self) -> u64 {

@@ -204,14 +204,22 @@ impl fmt::Display for ProviderError {
                     ctx.endpoint
                 )
             }
-            ProviderError::Invalid { code, message, ctx, .. } => {
-                writeln!(f, "{} rejected the request: {code}: {message}", service_name(ctx))?;
+            ProviderError::Invalid {
+                code, message, ctx, ..
+            } => {
+                writeln!(
+                    f,
+                    "{} rejected the request: {code}: {message}",
+                    service_name(ctx)
+                )?;
                 write!(
                     f,
                     "Fix: check the model's limits with `claude models` (max_tokens, context window, parameters it accepts); run the same command with `--dry-run` to see the exact body."
                 )
             }
-            ProviderError::Interrupted { code, message, ctx, .. } => {
+            ProviderError::Interrupted {
+                code, message, ctx, ..
+            } => {
                 writeln!(
                     f,
                     "The reply from {} stopped part-way: {code}: {message}",
@@ -255,7 +263,9 @@ pub fn iam_snippet(ctx: &CallContext) -> String {
             "arn:{partition}:bedrock:{}:*:inference-profile/{model}",
             ctx.region
         ));
-        resources.push(format!("arn:{partition}:bedrock:*::foundation-model/{base}"));
+        resources.push(format!(
+            "arn:{partition}:bedrock:*::foundation-model/{base}"
+        ));
     } else {
         resources.push(format!(
             "arn:{partition}:bedrock:{}::foundation-model/{model}",
@@ -276,29 +286,68 @@ fn access_denied(
     message: &str,
     ctx: &CallContext,
 ) -> fmt::Result {
-    writeln!(f, "Access denied (AccessDeniedException) calling {} with model {}.", service_name(ctx), ctx.model_id)?;
-    writeln!(f, "AWS said: {message}")?;
+    let (code, who) = if ctx.provider == "bedrock" {
+        ("AccessDeniedException", "AWS")
+    } else {
+        ("permission_error", "The API")
+    };
+    writeln!(
+        f,
+        "Access denied ({code}) calling {} with model {}.",
+        service_name(ctx),
+        ctx.model_id
+    )?;
+    writeln!(f, "{who} said: {message}")?;
     match kind {
         DeniedKind::ModelAccess => {
-            writeln!(f, "Why: this account has not been granted access to the model in {}.", ctx.region)?;
+            writeln!(
+                f,
+                "Why: this account has not been granted access to the model in {}.",
+                ctx.region
+            )?;
             writeln!(f, "Fix:")?;
-            writeln!(f, "  1. AWS Console → Amazon Bedrock → Model access ({}): request access to the Anthropic Claude model and wait for approval (usually automatic).", ctx.region)?;
+            writeln!(
+                f,
+                "  1. AWS Console → Amazon Bedrock → Model access ({}): request access to the Anthropic Claude model and wait for approval (usually automatic).",
+                ctx.region
+            )?;
             writeln!(f, "  2. Make sure your role may invoke it:")?;
             writeln!(f, "{}", indent(&iam_snippet(ctx), 5))?;
         }
         DeniedKind::Iam => {
-            writeln!(f, "Why: an IAM policy (identity policy, permission boundary or SCP) does not allow this call.")?;
-            writeln!(f, "Fix: add this statement to the policy of the role or user you run as (`aws sts get-caller-identity` shows which), or ask your administrator:")?;
+            writeln!(
+                f,
+                "Why: an IAM policy (identity policy, permission boundary or SCP) does not allow this call."
+            )?;
+            writeln!(
+                f,
+                "Fix: add this statement to the policy of the role or user you run as (`aws sts get-caller-identity` shows which), or ask your administrator:"
+            )?;
             writeln!(f, "{}", indent(&iam_snippet(ctx), 5))?;
-            writeln!(f, "  An explicit deny in an SCP or permission boundary wins over any allow: ask your administrator if the statement is already there.")?;
+            writeln!(
+                f,
+                "  An explicit deny in an SCP or permission boundary wins over any allow: ask your administrator if the statement is already there."
+            )?;
         }
         DeniedKind::Marketplace => {
-            writeln!(f, "Why: enabling this model needs an AWS Marketplace subscription, which your role may not create.")?;
-            writeln!(f, "Fix: have an administrator enable the model once in AWS Console → Amazon Bedrock → Model access, or allow `aws-marketplace:ViewSubscriptions` and `aws-marketplace:Subscribe` (condition `aws:CalledViaLast = bedrock.amazonaws.com`) for your role.")?;
+            writeln!(
+                f,
+                "Why: enabling this model needs an AWS Marketplace subscription, which your role may not create."
+            )?;
+            writeln!(
+                f,
+                "Fix: have an administrator enable the model once in AWS Console → Amazon Bedrock → Model access, or allow `aws-marketplace:ViewSubscriptions` and `aws-marketplace:Subscribe` (condition `aws:CalledViaLast = bedrock.amazonaws.com`) for your role."
+            )?;
         }
         DeniedKind::Permission => {
-            writeln!(f, "Why: the API key's workspace or organisation may not use this model or feature.")?;
-            writeln!(f, "Fix: check the key's permissions in the Anthropic Console, or use another model with `--model`.")?;
+            writeln!(
+                f,
+                "Why: the API key's workspace or organisation may not use this model or feature."
+            )?;
+            write!(
+                f,
+                "Fix: check the key's permissions in the Anthropic Console, or use another model with `--model`."
+            )?;
         }
     }
     if kind != DeniedKind::Permission {
@@ -317,65 +366,163 @@ fn model_not_available(
     message: &str,
     ctx: &CallContext,
 ) -> fmt::Result {
-    writeln!(f, "Model not available: {} in {}.", ctx.model_id, ctx.region)?;
+    if ctx.provider == "bedrock" {
+        writeln!(
+            f,
+            "Model not available: {} in {}.",
+            ctx.model_id, ctx.region
+        )?;
+    } else {
+        writeln!(
+            f,
+            "Model not available: {} on {}.",
+            ctx.model_id, ctx.endpoint
+        )?;
+    }
     writeln!(f, "{} said: {message}", service_name(ctx))?;
     match kind {
         UnavailableKind::OnDemandUnsupported => {
-            writeln!(f, "Why: this model can only be called on demand through an inference profile.")?;
+            writeln!(
+                f,
+                "Why: this model can only be called on demand through an inference profile."
+            )?;
             match &ctx.suggested_profile {
-                Some(p) => writeln!(f, "Fix: use the inference profile `{p}`: `claude --model {p}` (or `claude config set model {p}`).")?,
-                None => writeln!(f, "Fix: use the model's inference-profile ID (its ID prefixed with `us.`, `eu.`, `apac.` or `global.`); `aws bedrock list-inference-profiles --region {}` lists them.", ctx.region)?,
+                Some(p) => writeln!(
+                    f,
+                    "Fix: use the inference profile `{p}`: `claude --model {p}` (or `claude config set model {p}`)."
+                )?,
+                None => writeln!(
+                    f,
+                    "Fix: use the model's inference-profile ID (its ID prefixed with `us.`, `eu.`, `apac.` or `global.`); `aws bedrock list-inference-profiles --region {}` lists them.",
+                    ctx.region
+                )?,
             }
         }
         UnavailableKind::Legacy => {
-            writeln!(f, "Why: the model is marked Legacy (or past its end of life) and this account has not used it recently.")?;
+            writeln!(
+                f,
+                "Why: the model is marked Legacy (or past its end of life) and this account has not used it recently."
+            )?;
             match &ctx.replacement {
-                Some(r) => writeln!(f, "Fix: move to the newer model of the same tier: `claude --model {r}` (or set `bedrock.models.<alias>`).")?,
+                Some(r) => writeln!(
+                    f,
+                    "Fix: move to the newer model of the same tier: `claude --model {r}` (or set `bedrock.models.<alias>`)."
+                )?,
                 None => writeln!(f, "Fix: move to an active model of the same tier.")?,
             }
         }
         UnavailableKind::InvalidId | UnavailableKind::NotFound => {
-            writeln!(f, "Why: the ID is misspelt, the model is not offered in {}, or access has not been requested.", ctx.region)?;
+            writeln!(
+                f,
+                "Why: the ID is misspelt, the model is not offered in {}, or access has not been requested.",
+                ctx.region
+            )?;
             if let Some(s) = &ctx.suggestion {
                 writeln!(f, "Did you mean `{s}`?")?;
             }
             writeln!(f, "Fix:")?;
             if ctx.provider == "bedrock" {
-                writeln!(f, "  1. Check the model ID: `aws bedrock list-foundation-models --by-provider anthropic --region {}` (or `claude models`).", ctx.region)?;
-                writeln!(f, "  2. Request model access: AWS Console → Bedrock → Model access → Request access.")?;
-                write!(f, "  3. Verify the region offers the model: not all models are available in all regions.")?;
+                writeln!(
+                    f,
+                    "  1. Check the model ID: `aws bedrock list-foundation-models --by-provider anthropic --region {}` (or `claude models`).",
+                    ctx.region
+                )?;
+                writeln!(
+                    f,
+                    "  2. Request model access: AWS Console → Bedrock → Model access → Request access."
+                )?;
+                write!(
+                    f,
+                    "  3. Verify the region offers the model: not all models are available in all regions."
+                )?;
                 return Ok(());
             }
-            write!(f, "  Use an alias (opus, sonnet, haiku) or a current model name.")?;
+            write!(
+                f,
+                "  Use an alias (opus, sonnet, haiku) or a current model name."
+            )?;
             return Ok(());
         }
     }
-    write!(f, "List what your region offers: `aws bedrock list-foundation-models --by-provider anthropic --region {}`.", ctx.region)
+    write!(
+        f,
+        "List what your region offers: `aws bedrock list-foundation-models --by-provider anthropic --region {}`.",
+        ctx.region
+    )
 }
 
-fn throttled(f: &mut fmt::Formatter<'_>, message: &str, attempts: u32, ctx: &CallContext) -> fmt::Result {
-    writeln!(f, "{} is still throttling after {attempts} attempts (ThrottlingException): {message}", service_name(ctx))?;
-    writeln!(f, "Why: your account's quota for {} is used up for now.", ctx.model_id)?;
+fn throttled(
+    f: &mut fmt::Formatter<'_>,
+    message: &str,
+    attempts: u32,
+    ctx: &CallContext,
+) -> fmt::Result {
+    let code = if ctx.provider == "bedrock" {
+        "ThrottlingException"
+    } else {
+        "rate_limit_error"
+    };
+    writeln!(
+        f,
+        "{} is still throttling after {attempts} attempts ({code}): {message}",
+        service_name(ctx)
+    )?;
+    writeln!(
+        f,
+        "Why: your account's quota for {} is used up for now.",
+        ctx.model_id
+    )?;
     writeln!(f, "Fix:")?;
     if ctx.provider == "bedrock" {
-        writeln!(f, "  1. Request a quota increase: Service Quotas → Amazon Bedrock → \"tokens per minute\" (and \"requests per minute\") for this model in {}.", ctx.region)?;
-        writeln!(f, "  2. Ask for fewer tokens per call: a smaller `max_tokens` (CLAUDE_CODE_MAX_OUTPUT_TOKENS), or `/wipe` to shrink the context.")?;
-        writeln!(f, "  3. A cross-region inference profile (`us.`, `eu.`, `global.`) spreads load over more capacity.")?;
-        write!(f, "  4. For sustained volume, buy provisioned throughput: AWS Console → Bedrock → Provisioned throughput.")
+        writeln!(
+            f,
+            "  1. Request a quota increase: Service Quotas → Amazon Bedrock → \"tokens per minute\" (and \"requests per minute\") for this model in {}.",
+            ctx.region
+        )?;
+        writeln!(
+            f,
+            "  2. Ask for fewer tokens per call: a smaller `max_tokens` (CLAUDE_CODE_MAX_OUTPUT_TOKENS), or `/wipe` to shrink the context."
+        )?;
+        writeln!(
+            f,
+            "  3. A cross-region inference profile (`us.`, `eu.`, `global.`) spreads load over more capacity."
+        )?;
+        write!(
+            f,
+            "  4. For sustained volume, buy provisioned throughput: AWS Console → Bedrock → Provisioned throughput."
+        )
     } else {
-        write!(f, "  Wait and retry, lower `max_tokens`, or raise your rate limits in the Anthropic Console.")
+        write!(
+            f,
+            "  Wait and retry, lower `max_tokens`, or raise your rate limits in the Anthropic Console."
+        )
     }
 }
 
-fn credentials(f: &mut fmt::Formatter<'_>, kind: CredentialsKind, message: &str, ctx: &CallContext) -> fmt::Result {
+fn credentials(
+    f: &mut fmt::Formatter<'_>,
+    kind: CredentialsKind,
+    message: &str,
+    ctx: &CallContext,
+) -> fmt::Result {
     match kind {
         CredentialsKind::NotFound => writeln!(f, "AWS credentials not found: {message}")?,
         CredentialsKind::Expired => writeln!(f, "AWS credentials have expired: {message}")?,
-        CredentialsKind::SignatureRejected => writeln!(f, "AWS rejected the request signature: {message}")?,
-        CredentialsKind::InvalidToken => writeln!(f, "AWS does not recognise these credentials: {message}")?,
+        CredentialsKind::SignatureRejected => {
+            writeln!(f, "AWS rejected the request signature: {message}")?
+        }
+        CredentialsKind::InvalidToken => {
+            writeln!(f, "AWS does not recognise these credentials: {message}")?
+        }
         CredentialsKind::ApiKey => {
-            writeln!(f, "The Anthropic API rejected the credentials (401 authentication_error): {message}")?;
-            return write!(f, "Fix: set a valid key: `export ANTHROPIC_API_KEY=sk-ant-…` (or ANTHROPIC_AUTH_TOKEN for a bearer token). Keys are created in the Anthropic Console → API keys; `claude config` never stores them.");
+            writeln!(
+                f,
+                "The Anthropic API rejected the credentials (401 authentication_error): {message}"
+            )?;
+            return write!(
+                f,
+                "Fix: set a valid key: `export ANTHROPIC_API_KEY=sk-ant-…` (or ANTHROPIC_AUTH_TOKEN for a bearer token). Keys are created in the Anthropic Console → API keys; `claude config` never stores them."
+            );
         }
     }
     if !ctx.credential_sources.is_empty() {
@@ -387,20 +534,41 @@ fn credentials(f: &mut fmt::Formatter<'_>, kind: CredentialsKind, message: &str,
     writeln!(f, "Fix:")?;
     if ctx.sso_profile {
         let p = ctx.profile.as_deref().unwrap_or("default");
-        writeln!(f, "  - This is an SSO profile: `aws sso login --profile {p}`")?;
+        writeln!(
+            f,
+            "  - This is an SSO profile: `aws sso login --profile {p}`"
+        )?;
     }
     match kind {
         CredentialsKind::SignatureRejected => {
-            writeln!(f, "  - The secret access key does not match the access key id: re-run `aws configure` or fix `~/.aws/credentials`.")?;
-            writeln!(f, "  - Check the system clock (SigV4 allows 5 minutes of skew).")?;
+            writeln!(
+                f,
+                "  - The secret access key does not match the access key id: re-run `aws configure` or fix `~/.aws/credentials`."
+            )?;
+            writeln!(
+                f,
+                "  - Check the system clock (SigV4 allows 5 minutes of skew)."
+            )?;
         }
         CredentialsKind::Expired => {
-            writeln!(f, "  - Refresh them (`aws sso login`, your SAML tool, or new keys), or set `awsAuthRefresh` in .claude/settings.json to run the refresh for you.")?;
+            writeln!(
+                f,
+                "  - Refresh them (`aws sso login`, your SAML tool, or new keys), or set `awsAuthRefresh` in .claude/settings.json to run the refresh for you."
+            )?;
         }
         _ => {
-            writeln!(f, "  - Check environment variables: `echo $AWS_ACCESS_KEY_ID` and `echo $AWS_REGION`.")?;
-            writeln!(f, "  - Configure credentials: `aws configure` (writes ~/.aws/credentials), or `export AWS_PROFILE=<profile>`.")?;
-            writeln!(f, "  - Or use a Bedrock API key: `export AWS_BEARER_TOKEN_BEDROCK=…`.")?;
+            writeln!(
+                f,
+                "  - Check environment variables: `echo $AWS_ACCESS_KEY_ID` and `echo $AWS_REGION`."
+            )?;
+            writeln!(
+                f,
+                "  - Configure credentials: `aws configure` (writes ~/.aws/credentials), or `export AWS_PROFILE=<profile>`."
+            )?;
+            writeln!(
+                f,
+                "  - Or use a Bedrock API key: `export AWS_BEARER_TOKEN_BEDROCK=…`."
+            )?;
         }
     }
     write!(f, "  - Verify: `aws sts get-caller-identity`")
@@ -432,12 +600,16 @@ mod tests {
     #[test]
     fn iam_snippet_names_the_real_region_and_model() {
         let s = iam_snippet(&ctx());
-        assert!(s.contains("arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"));
+        assert!(s.contains(
+            "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+        ));
         let mut c = ctx();
         c.model_id = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0".into();
         let s = iam_snippet(&c);
         assert!(s.contains("inference-profile/eu.anthropic.claude-sonnet-4-5-20250929-v1:0"));
-        assert!(s.contains("arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"));
+        assert!(s.contains(
+            "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
+        ));
     }
 
     #[test]

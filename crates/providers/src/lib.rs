@@ -9,6 +9,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod error;
 pub mod provider;
+mod replay;
 pub mod resolve;
 pub mod retry;
 mod suggest;

@@ -67,7 +67,9 @@ pub enum ResolveError {
         name: String,
         suggestion: Option<String>,
     },
-    #[error("{model} has no `{prefix}.` inference profile, and it needs one in {region}. Available prefixes: {available}. Set one explicitly with `claude config set bedrock.region_prefix <prefix>` (note: `global` and other geographies route requests outside your region's geography).")]
+    #[error(
+        "{model} has no `{prefix}.` inference profile, and it needs one in {region}. Available prefixes: {available}. Set one explicitly with `claude config set bedrock.region_prefix <prefix>` (note: `global` and other geographies route requests outside your region's geography)."
+    )]
     NoProfileForGeography {
         model: String,
         prefix: String,
@@ -146,8 +148,10 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedModel, ResolveError> 
             if defaulted { "default model: " } else { "" },
             r.model_id,
             match &r.profile_prefix {
-                Some(p) if info.is_some_and(|i| i.requires_profile) =>
-                    format!(" (on-demand needs an inference profile; `{p}.` keeps {} in its geography)", input.region),
+                Some(p) if info.is_some_and(|i| i.requires_profile) => format!(
+                    " (on-demand needs an inference profile; `{p}.` keeps {} in its geography)",
+                    input.region
+                ),
                 _ => String::new(),
             }
         );
@@ -164,7 +168,10 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedModel, ResolveError> 
         {
             // An Anthropic API name on Bedrock: pick the ID or profile for the region.
             let mut r = bedrock_for_region(info, input)?;
-            r.reason = format!("`{requested}` is {}; on Bedrock in {} that is {}", info.name, input.region, r.model_id);
+            r.reason = format!(
+                "`{requested}` is {}; on Bedrock in {} that is {}",
+                info.name, input.region, r.model_id
+            );
             return Ok(r);
         }
         return Ok(pass_through(catalog, input.target, requested));
@@ -232,7 +239,11 @@ fn pass_through(catalog: &'static Catalog, target: Target, id: &str) -> Resolved
     };
     let reason = match info {
         Some(i) if model_id == id => format!("explicit ID ({}), sent unchanged", i.name),
-        Some(i) => format!("`{id}` is {}; its {} ID is {model_id}", i.name, target.key()),
+        Some(i) => format!(
+            "`{id}` is {}; its {} ID is {model_id}",
+            i.name,
+            target.key()
+        ),
         None => "explicit ID, not in the built-in catalog; sent unchanged".to_string(),
     };
     ResolvedModel {
@@ -351,9 +362,11 @@ mod tests {
         let info = Catalog::builtin()
             .find("anthropic.claude-sonnet-4-5-20250929-v1:0")
             .unwrap();
-        let err = bedrock_for_region(info, &input(Target::Bedrock, None, "ap-southeast-1"))
-            .unwrap_err();
-        assert!(matches!(err, ResolveError::NoProfileForGeography { ref prefix, .. } if prefix == "apac"));
+        let err =
+            bedrock_for_region(info, &input(Target::Bedrock, None, "ap-southeast-1")).unwrap_err();
+        assert!(
+            matches!(err, ResolveError::NoProfileForGeography { ref prefix, .. } if prefix == "apac")
+        );
         let mut inp = input(Target::Bedrock, None, "ap-southeast-1");
         inp.region_prefix = Some("global");
         assert_eq!(
@@ -380,7 +393,10 @@ mod tests {
 
     #[test]
     fn anthropic_target_uses_api_names() {
-        assert_eq!(id(Target::Anthropic, "sonnet", "us-east-1"), "claude-sonnet-5");
+        assert_eq!(
+            id(Target::Anthropic, "sonnet", "us-east-1"),
+            "claude-sonnet-5"
+        );
         assert_eq!(
             id(
                 Target::Anthropic,

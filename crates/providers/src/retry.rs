@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn server_hint_wins() {
         let p = RetryPolicy::default();
-        assert_eq!(p.wait(1, Some(Duration::from_secs(1))), Duration::from_secs(1));
+        assert_eq!(
+            p.wait(1, Some(Duration::from_secs(1))),
+            Duration::from_secs(1)
+        );
     }
 }
 

@@ -1,7 +1,10 @@
 //! Did-you-mean suggestions for mistyped names.
 
 /// The closest candidate to `input`, if any is close enough to be a typo.
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let input = input.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -17,7 +20,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("hiku", ["opus", "sonnet", "haiku"]), Some("haiku".into()));
+        assert_eq!(
+            did_you_mean("hiku", ["opus", "sonnet", "haiku"]),
+            Some("haiku".into())
+        );
         assert_eq!(did_you_mean("gpt-4", ["opus", "sonnet", "haiku"]), None);
     }
 }

@@ -387,12 +387,12 @@ async fn unreachable_endpoint_is_retried_then_reported() {
 // ---------------------------------------------------------------------------
 // Byte-exact replay of the real recording.
 
+/// Status, headers and raw body of one recorded response.
+type Canned = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// One canned HTTP/1.1 response per connection, body sent in small pieces
 /// so events straddle reads. Returns the requests it saw (head + body).
-fn replay(
-    responses: Vec<(u16, Vec<(String, String)>, Vec<u8>)>,
-    piece: usize,
-) -> (String, std::thread::JoinHandle<Vec<String>>) {
+fn replay(responses: Vec<Canned>, piece: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = std::thread::spawn(move || {
@@ -465,7 +465,7 @@ async fn replays_the_real_recording_rate_limits_then_stream() {
         println!("skipping: ../shared not present");
         return;
     };
-    let responses: Vec<(u16, Vec<(String, String)>, Vec<u8>)> = exchanges
+    let responses: Vec<Canned> = exchanges
         .iter()
         .map(|x| {
             let r = &x["response"];

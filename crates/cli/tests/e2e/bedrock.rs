@@ -44,12 +44,19 @@ fn streams_a_reply_with_the_pinned_body() {
     assert_eq!(reqs.len(), 1, "exactly one HTTP request");
     let req = &reqs[0];
     assert_eq!(req.operation, Operation::InvokeStream);
-    assert_eq!(req.model_id.as_deref(), Some("anthropic.claude-3-haiku-20240307-v1:0"));
+    assert_eq!(
+        req.model_id.as_deref(),
+        Some("anthropic.claude-3-haiku-20240307-v1:0")
+    );
     let body = req.json.clone().unwrap();
     assert_eq!(body["anthropic_version"], "bedrock-2023-05-31");
     assert_eq!(body["messages"][0]["content"], "hello");
     assert!(body.get("model").is_none() && body.get("stream").is_none());
-    assert!(req.header("authorization").unwrap().starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
+    assert!(
+        req.header("authorization")
+            .unwrap()
+            .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    );
 }
 
 #[test]
@@ -57,7 +64,17 @@ fn no_stream_uses_invoke_model() {
     let server = sigv4_server();
     server.push(Reply::text("Hello, all at once."));
     let w = world(&server);
-    let r = w.run(&["--provider", "bedrock", "--model", "haiku", "--no-stream", "-p", "hello", "--output-format", "json"]);
+    let r = w.run(&[
+        "--provider",
+        "bedrock",
+        "--model",
+        "haiku",
+        "--no-stream",
+        "-p",
+        "hello",
+        "--output-format",
+        "json",
+    ]);
     r.ok();
     let j = r.json();
     assert_eq!(j["result"], "Hello, all at once.");
@@ -76,15 +93,30 @@ fn spec_session_commands_work_in_print_mode() {
         vec!["--provider", "bedrock", "--model", "haiku", "-p", "hi"],
         vec!["--provider", "bedrock", "--model", "sonnet", "-p", "hi"],
         vec!["--provider", "bedrock", "--model", "opus", "-p", "hi"],
-        vec!["--provider", "bedrock", "--model", "anthropic.claude-3-5-sonnet-20241022-v2:0", "-p", "hi"],
+        vec![
+            "--provider",
+            "bedrock",
+            "--model",
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            "-p",
+            "hi",
+        ],
     ] {
         let r = w.run(&args);
         r.ok();
-        assert!(r.stdout().contains("Hello from loopback Bedrock."), "{args:?}: {}", r.stdout());
+        assert!(
+            r.stdout().contains("Hello from loopback Bedrock."),
+            "{args:?}: {}",
+            r.stdout()
+        );
     }
     w.set("CLAUDE_PROVIDER", "bedrock");
     w.run(&["-p", "hi"]).ok();
-    let ids: Vec<_> = server.requests().iter().map(|r| r.model_id.clone().unwrap()).collect();
+    let ids: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.model_id.clone().unwrap())
+        .collect();
     assert_eq!(
         ids,
         [
@@ -122,7 +154,11 @@ fn access_denied_gives_the_iam_fix_and_request_id() {
     server.push(Reply::marketplace_denied());
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]);
     r.fails_with(4);
-    assert!(r.stderr().contains("aws-marketplace:Subscribe"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("aws-marketplace:Subscribe"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]
@@ -130,20 +166,56 @@ fn model_not_available_cases() {
     let server = sigv4_server();
     let w = world(&server);
     server.push(Reply::invalid_model());
-    let r = w.run(&["--provider", "bedrock", "--model", "anthropic.claude-3-haiku-20240307-v9:0", "-p", "hi"]);
+    let r = w.run(&[
+        "--provider",
+        "bedrock",
+        "--model",
+        "anthropic.claude-3-haiku-20240307-v9:0",
+        "-p",
+        "hi",
+    ]);
     r.fails_with(5);
-    assert!(r.stderr().contains("aws bedrock list-foundation-models --by-provider anthropic"), "{}", r.stderr());
-    assert!(r.stderr().contains("Did you mean `anthropic.claude-3-haiku-20240307-v1:0`"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("aws bedrock list-foundation-models --by-provider anthropic"),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stderr()
+            .contains("Did you mean `anthropic.claude-3-haiku-20240307-v1:0`"),
+        "{}",
+        r.stderr()
+    );
 
-    server.push(Reply::on_demand_unsupported("anthropic.claude-sonnet-4-20250514-v1:0"));
-    let r = w.run(&["--provider", "bedrock", "--model", "anthropic.claude-sonnet-4-20250514-v1:0", "-p", "hi"]);
+    server.push(Reply::on_demand_unsupported(
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+    ));
+    let r = w.run(&[
+        "--provider",
+        "bedrock",
+        "--model",
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+        "-p",
+        "hi",
+    ]);
     r.fails_with(5);
-    assert!(r.stderr().contains("`us.anthropic.claude-sonnet-4-20250514-v1:0`"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("`us.anthropic.claude-sonnet-4-20250514-v1:0`"),
+        "{}",
+        r.stderr()
+    );
 
     server.push(Reply::legacy_model());
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]);
     r.fails_with(5);
-    assert!(r.stderr().contains("anthropic.claude-haiku-4-5-20251001-v1:0"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("anthropic.claude-haiku-4-5-20251001-v1:0"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]
@@ -158,7 +230,12 @@ fn throttling_is_retried_and_announced_then_explained() {
     r.ok();
     assert_eq!(r.stdout(), "finally\n");
     let e = r.stderr();
-    assert_eq!(e.matches("Bedrock is throttling (ThrottlingException). Retrying in").count(), 3, "{e}");
+    assert_eq!(
+        e.matches("Bedrock is throttling (ThrottlingException). Retrying in")
+            .count(),
+        3,
+        "{e}"
+    );
     for n in 2..=4 {
         assert!(e.contains(&format!("(attempt {n} of 10)")), "{e}");
     }
@@ -170,8 +247,18 @@ fn throttling_is_retried_and_announced_then_explained() {
     server.push(Reply::throttling());
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]);
     r.fails_with(6);
-    for needle in ["Service Quotas", "tokens per minute", "max_tokens", "provisioned throughput", "Request ID: "] {
-        assert!(r.stderr().contains(needle), "missing {needle}:\n{}", r.stderr());
+    for needle in [
+        "Service Quotas",
+        "tokens per minute",
+        "max_tokens",
+        "provisioned throughput",
+        "Request ID: ",
+    ] {
+        assert!(
+            r.stderr().contains(needle),
+            "missing {needle}:\n{}",
+            r.stderr()
+        );
     }
 }
 
@@ -203,19 +290,34 @@ fn mid_stream_exception_after_content_keeps_the_partial_reply() {
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]);
     r.fails_with(9);
     assert!(!r.stdout().is_empty(), "the partial reply stays on stdout");
-    assert!(r.stderr().contains("incomplete") && r.stderr().contains("internalServerException"), "{}", r.stderr());
-    assert_eq!(server.requests().len(), 1, "content was shown: no silent retry");
+    assert!(
+        r.stderr().contains("incomplete") && r.stderr().contains("internalServerException"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "content was shown: no silent retry"
+    );
 }
 
 #[test]
 fn credentials_not_found_lists_sources_never_secrets() {
     let server = sigv4_server();
     let mut w = World::new();
-    w.set("AWS_REGION", "us-east-1").set("AWS_ENDPOINT_URL", server.url());
+    w.set("AWS_REGION", "us-east-1")
+        .set("AWS_ENDPOINT_URL", server.url());
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]);
     r.fails_with(3);
     let e = r.stderr();
-    for needle in ["credentials not found", "AWS_ACCESS_KEY_ID", ".aws/credentials", "aws configure", "aws sts get-caller-identity"] {
+    for needle in [
+        "credentials not found",
+        "AWS_ACCESS_KEY_ID",
+        ".aws/credentials",
+        "aws configure",
+        "aws sts get-caller-identity",
+    ] {
         assert!(e.contains(needle), "missing {needle}:\n{e}");
     }
     assert!(server.requests().is_empty());
@@ -247,14 +349,29 @@ fn credentials_from_a_profile_file_and_aws_profile() {
         .set("AWS_CONFIG_FILE", missing.display().to_string())
         .set("AWS_ENDPOINT_URL", server.url())
         .set("AWS_PROFILE", "bedrock-profile");
-    let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi", "--verbose"]);
+    let r = w.run(&[
+        "--provider",
+        "bedrock",
+        "--model",
+        "haiku",
+        "-p",
+        "hi",
+        "--verbose",
+    ]);
     r.ok();
-    assert!(r.stderr().contains("region: us-east-1 (from profile `bedrock-profile`"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("region: us-east-1 (from profile `bedrock-profile`"),
+        "{}",
+        r.stderr()
+    );
 
     // The same profile chosen through config instead of AWS_PROFILE.
     w.env.retain(|(k, _)| k != "AWS_PROFILE");
-    w.run(&["config", "set", "bedrock.profile", "bedrock-profile"]).ok();
-    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]).ok();
+    w.run(&["config", "set", "bedrock.profile", "bedrock-profile"])
+        .ok();
+    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"])
+        .ok();
 
     // And the default ~/.aws/credentials location.
     let w2 = World::new();
@@ -264,7 +381,8 @@ fn credentials_from_a_profile_file_and_aws_profile() {
     );
     let mut w2 = w2;
     w2.set("AWS_ENDPOINT_URL", server.url());
-    w2.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]).ok();
+    w2.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"])
+        .ok();
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -281,7 +399,8 @@ fn session_tokens_are_sent() {
     });
     let mut w = world(&server);
     w.set("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN");
-    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]).ok();
+    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"])
+        .ok();
 }
 
 #[test]
@@ -294,11 +413,26 @@ fn bearer_token_is_sent_as_authorization_bearer() {
     w.set("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-EXAMPLE")
         .set("AWS_REGION", "us-east-1")
         .set("AWS_ENDPOINT_URL", server.url());
-    let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi", "--verbose"]);
+    let r = w.run(&[
+        "--provider",
+        "bedrock",
+        "--model",
+        "haiku",
+        "-p",
+        "hi",
+        "--verbose",
+    ]);
     r.ok();
-    assert!(r.stderr().contains("AWS_BEARER_TOKEN_BEDROCK"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("AWS_BEARER_TOKEN_BEDROCK"),
+        "{}",
+        r.stderr()
+    );
     assert!(!r.stderr().contains("bedrock-api-key-EXAMPLE"));
-    assert_eq!(server.requests()[0].header("authorization"), Some("Bearer bedrock-api-key-EXAMPLE"));
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer bedrock-api-key-EXAMPLE")
+    );
 }
 
 #[test]
@@ -306,11 +440,14 @@ fn custom_endpoints_and_unsigned_gateways() {
     let server = sigv4_server();
     let mut w = world(&server);
     w.env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-    w.run(&["config", "set", "bedrock.endpoint_url", &server.url()]).ok();
-    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]).ok();
+    w.run(&["config", "set", "bedrock.endpoint_url", &server.url()])
+        .ok();
+    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"])
+        .ok();
     w.run(&["config", "unset", "bedrock.endpoint_url"]).ok();
     w.set("ANTHROPIC_BEDROCK_BASE_URL", server.url());
-    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]).ok();
+    w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"])
+        .ok();
     assert_eq!(server.requests().len(), 2);
 
     let gateway = BedrockServer::start(BedrockOptions {
@@ -318,7 +455,8 @@ fn custom_endpoints_and_unsigned_gateways() {
         ..Default::default()
     });
     let mut w = World::new();
-    w.set("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1").set("ANTHROPIC_BEDROCK_BASE_URL", gateway.url());
+    w.set("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1")
+        .set("ANTHROPIC_BEDROCK_BASE_URL", gateway.url());
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]);
     r.ok();
     assert!(gateway.requests()[0].header("authorization").is_none());

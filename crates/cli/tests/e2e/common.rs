@@ -20,12 +20,19 @@ impl World {
         std::fs::create_dir_all(project.join(".git")).unwrap();
         let env = vec![
             ("HOME".into(), home.display().to_string()),
-            ("CLAUDE_CONFIG_DIR".into(), root.path().join("config").display().to_string()),
+            (
+                "CLAUDE_CONFIG_DIR".into(),
+                root.path().join("config").display().to_string(),
+            ),
             ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
             // Never wait on instance metadata from a test machine.
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ];
-        World { root, env, cwd: project }
+        World {
+            root,
+            env,
+            cwd: project,
+        }
     }
 
     pub fn home(&self) -> PathBuf {
@@ -43,7 +50,11 @@ impl World {
     }
 
     pub fn write(&self, rel: &str, content: &str) -> PathBuf {
-        let p = if rel.starts_with('/') { PathBuf::from(rel) } else { self.cwd.join(rel) };
+        let p = if rel.starts_with('/') {
+            PathBuf::from(rel)
+        } else {
+            self.cwd.join(rel)
+        };
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, content).unwrap();
         p
@@ -90,17 +101,34 @@ impl Run {
         String::from_utf8_lossy(&self.0.stderr).into_owned()
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.0.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout(), self.stderr()))
+        serde_json::from_slice(&self.0.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
     }
     #[track_caller]
     pub fn ok(&self) -> &Self {
-        assert_eq!(self.code(), 0, "stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert_eq!(
+            self.code(),
+            0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
     #[track_caller]
     pub fn fails_with(&self, code: i32) -> &Self {
-        assert_eq!(self.code(), code, "stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert_eq!(
+            self.code(),
+            code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
 }

@@ -4,4 +4,5 @@
 mod bedrock;
 mod common;
 mod config;
+mod doctor;
 mod dry_run;

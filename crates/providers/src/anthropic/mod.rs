@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use claude_protocol::{
-    BlockDelta, ContentBlock, Message, MessageDeltaBody, MessageStart, MessagesRequest,
-    StreamAssembler, StreamEvent, Usage,
+    ContentBlock, Message, MessagesRequest, StreamAssembler, StreamEvent, Usage,
 };
 use futures_util::future::BoxFuture;
 use http::HeaderMap;
@@ -423,7 +422,7 @@ impl AnthropicAttempt<'_> {
         let usage: Usage = serde_json::from_value(reply["usage"].clone()).unwrap_or_default();
         let stop_reason = reply["stop_reason"].as_str().map(str::to_string);
         // Replay the reply as stream events so every consumer renders one way.
-        for ev in synthesize_events(&reply, &blocks, &usage, stop_reason.clone()) {
+        for ev in crate::replay::synthesize_events(&reply, &blocks, &usage, stop_reason.clone()) {
             sink(ProviderEvent::Stream(ev));
         }
         Ok(Completion {
@@ -466,64 +465,6 @@ fn interrupted(
         partial: Box::new(asm.message()),
         ctx: Box::new(ctx.clone()),
     }
-}
-
-/// The events a stream would have carried for a complete reply (the same
-/// replay as Bedrock's non-streaming path).
-fn synthesize_events(
-    reply: &Value,
-    blocks: &[ContentBlock],
-    usage: &Usage,
-    stop_reason: Option<String>,
-) -> Vec<StreamEvent> {
-    let mut events = vec![StreamEvent::MessageStart {
-        message: MessageStart {
-            id: reply["id"].as_str().unwrap_or_default().to_string(),
-            model: reply["model"].as_str().unwrap_or_default().to_string(),
-            usage: Usage {
-                output_tokens: 0,
-                ..*usage
-            },
-        },
-    }];
-    for (index, block) in blocks.iter().enumerate() {
-        let (start, delta) = match block {
-            ContentBlock::Text { text, .. } => (
-                ContentBlock::text(""),
-                Some(BlockDelta::TextDelta { text: text.clone() }),
-            ),
-            ContentBlock::ToolUse { id, name, input } => (
-                ContentBlock::ToolUse {
-                    id: id.clone(),
-                    name: name.clone(),
-                    input: serde_json::json!({}),
-                },
-                Some(BlockDelta::InputJsonDelta {
-                    partial_json: input.to_string(),
-                }),
-            ),
-            other => (other.clone(), None),
-        };
-        events.push(StreamEvent::ContentBlockStart {
-            index,
-            content_block: start,
-        });
-        if let Some(delta) = delta {
-            events.push(StreamEvent::ContentBlockDelta { index, delta });
-        }
-        events.push(StreamEvent::ContentBlockStop { index });
-    }
-    events.push(StreamEvent::MessageDelta {
-        delta: MessageDeltaBody {
-            stop_reason,
-            stop_sequence: None,
-        },
-        usage: *usage,
-    });
-    events.push(StreamEvent::MessageStop {
-        invocation_metrics: None,
-    });
-    events
 }
 
 #[cfg(test)]
@@ -590,7 +531,8 @@ mod tests {
         let blocks: Vec<ContentBlock> = serde_json::from_value(reply["content"].clone()).unwrap();
         let usage: Usage = serde_json::from_value(reply["usage"].clone()).unwrap();
         let mut asm = StreamAssembler::default();
-        for e in synthesize_events(&reply, &blocks, &usage, Some("tool_use".into())) {
+        for e in crate::replay::synthesize_events(&reply, &blocks, &usage, Some("tool_use".into()))
+        {
             asm.push(&e);
         }
         assert_eq!(asm.message(), Message::assistant(blocks));

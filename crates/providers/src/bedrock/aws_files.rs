@@ -51,7 +51,11 @@ fn profile_keys(path: &Path, profile: &str, config_file: bool) -> Option<BTreeMa
         if in_section && let Some((k, v)) = line.split_once('=') {
             let k = k.trim().to_ascii_lowercase();
             let secret = k.contains("secret") || k.contains("token");
-            let v = if secret { String::new() } else { v.trim().to_string() };
+            let v = if secret {
+                String::new()
+            } else {
+                v.trim().to_string()
+            };
             keys.insert(k, v);
         }
     }
@@ -107,12 +111,22 @@ pub fn credential_sources(env: &Env, profile: &ProfileInfo) -> Vec<String> {
     } else {
         out.push("Bedrock API key: AWS_BEARER_TOKEN_BEDROCK not set".to_string());
     }
-    out.push(match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
-        (true, true) => "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set".into(),
-        (true, false) => "environment: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not".into(),
-        (false, true) => "environment: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not".into(),
-        (false, false) => "environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set".into(),
-    });
+    out.push(
+        match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
+            (true, true) => {
+                "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set".into()
+            }
+            (true, false) => {
+                "environment: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not".into()
+            }
+            (false, true) => {
+                "environment: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not".into()
+            }
+            (false, false) => {
+                "environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set".into()
+            }
+        },
+    );
     let files = [credentials_path(env), config_path(env)]
         .into_iter()
         .flatten()
@@ -171,7 +185,10 @@ mod tests {
         )
         .unwrap();
         let env: Env = [
-            ("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("credentials")),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("credentials"),
+            ),
             ("AWS_CONFIG_FILE", dir.path().join("config")),
         ]
         .into_iter()
@@ -183,7 +200,10 @@ mod tests {
         let corp = profile_info(&env, "corp");
         assert!(corp.sso);
         assert_eq!(corp.region.as_deref(), Some("eu-central-1"));
-        assert_eq!(profile_info(&env, "default").region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            profile_info(&env, "default").region.as_deref(),
+            Some("eu-west-1")
+        );
         let sources = credential_sources(&env, &p).join("\n");
         assert!(!sources.contains("supersecret") && !sources.contains("AKIAEXAMPLE"));
         assert!(sources.contains("profile `bedrock-profile`"));

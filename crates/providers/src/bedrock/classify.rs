@@ -85,7 +85,9 @@ pub fn classify(
     if same(code, "InvalidSignatureException") || same(code, "SignatureDoesNotMatch") {
         return creds(CredentialsKind::SignatureRejected);
     }
-    if same(code, "MissingAuthenticationTokenException") || lower.contains("missing authentication token") {
+    if same(code, "MissingAuthenticationTokenException")
+        || lower.contains("missing authentication token")
+    {
         return creds(CredentialsKind::NotFound);
     }
     let unavailable = |kind| {
@@ -96,13 +98,18 @@ pub fn classify(
             ctx: boxed(),
         })
     };
-    if lower.contains("legacy") || lower.contains("end of its life") || lower.contains("end of life") {
+    if lower.contains("legacy")
+        || lower.contains("end of its life")
+        || lower.contains("end of life")
+    {
         return unavailable(UnavailableKind::Legacy);
     }
     if same(code, "AccessDeniedException") {
         let kind = if lower.contains("aws-marketplace") || lower.contains("marketplace") {
             DeniedKind::Marketplace
-        } else if lower.contains("don't have access to the model") || lower.contains("do not have access to the model") {
+        } else if lower.contains("don't have access to the model")
+            || lower.contains("do not have access to the model")
+        {
             DeniedKind::ModelAccess
         } else {
             DeniedKind::Iam
@@ -177,7 +184,10 @@ where
         });
     }
     let (code, reason) = match &err {
-        SdkError::TimeoutError(_) => ("Timeout", format!("The request to {} timed out", ctx.endpoint)),
+        SdkError::TimeoutError(_) => (
+            "Timeout",
+            format!("The request to {} timed out", ctx.endpoint),
+        ),
         SdkError::DispatchFailure(_) => (
             "ConnectionError",
             format!("Could not reach {}", ctx.endpoint),
@@ -211,9 +221,14 @@ where
 /// The code and message of an error that arrived inside the event stream.
 /// Modeled stream exceptions carry no code in their metadata, so the code
 /// is the union member that arrived.
-pub fn stream_error_parts<R: std::fmt::Debug>(err: &SdkError<ResponseStreamError, R>) -> (String, String) {
+pub fn stream_error_parts<R: std::fmt::Debug>(
+    err: &SdkError<ResponseStreamError, R>,
+) -> (String, String) {
     let SdkError::ServiceError(s) = err else {
-        return ("StreamError".to_string(), DisplayErrorContext(err).to_string());
+        return (
+            "StreamError".to_string(),
+            DisplayErrorContext(err).to_string(),
+        );
     };
     let e = s.err();
     let code = match e {
@@ -225,7 +240,10 @@ pub fn stream_error_parts<R: std::fmt::Debug>(err: &SdkError<ResponseStreamError
         ResponseStreamError::ServiceUnavailableException(_) => "serviceUnavailableException",
         other => other.code().unwrap_or("StreamError"),
     };
-    (code.to_string(), e.message().unwrap_or_default().to_string())
+    (
+        code.to_string(),
+        e.message().unwrap_or_default().to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -244,30 +262,105 @@ mod tests {
     fn kind(code: &str, msg: &str) -> String {
         match classify(code, msg, Some("rid".into()), &ctx()) {
             AttemptError::Retryable { error, .. } => format!("retry:{}", error.code()),
-            AttemptError::Fatal(e) => format!("fatal:{}", match e {
-                ProviderError::AccessDenied { kind, .. } => format!("{kind:?}"),
-                ProviderError::ModelNotAvailable { kind, .. } => format!("{kind:?}"),
-                ProviderError::Credentials { kind, .. } => format!("{kind:?}"),
-                other => other.code(),
-            }),
+            AttemptError::Fatal(e) => format!(
+                "fatal:{}",
+                match e {
+                    ProviderError::AccessDenied { kind, .. } => format!("{kind:?}"),
+                    ProviderError::ModelNotAvailable { kind, .. } => format!("{kind:?}"),
+                    ProviderError::Credentials { kind, .. } => format!("{kind:?}"),
+                    other => other.code(),
+                }
+            ),
         }
     }
 
     #[test]
     fn the_spec_error_messages_classify_as_their_cases() {
-        assert_eq!(kind("ThrottlingException", "Too many tokens, please wait before trying again."), "retry:throttled");
+        assert_eq!(
+            kind(
+                "ThrottlingException",
+                "Too many tokens, please wait before trying again."
+            ),
+            "retry:throttled"
+        );
         assert_eq!(kind("throttlingException", "x"), "retry:throttled");
-        assert_eq!(kind("internalServerException", "x"), "retry:internalServerException");
-        assert_eq!(kind("ModelNotReadyException", "x"), "retry:ModelNotReadyException");
-        assert_eq!(kind("AccessDeniedException", "You don't have access to the model with the specified model ID."), "fatal:ModelAccess");
-        assert_eq!(kind("AccessDeniedException", "User: arn:aws:iam::1:user/x is not authorized to perform: bedrock:InvokeModel"), "fatal:Iam");
-        assert_eq!(kind("AccessDeniedException", "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model."), "fatal:Marketplace");
-        assert_eq!(kind("ValidationException", "The provided model identifier is invalid."), "fatal:InvalidId");
-        assert_eq!(kind("ValidationException", "Invocation of model ID anthropic.claude-sonnet-4-20250514-v1:0 with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model."), "fatal:OnDemandUnsupported");
-        assert_eq!(kind("ResourceNotFoundException", "Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 15 days. Please upgrade to an active model on Amazon Bedrock"), "fatal:Legacy");
-        assert_eq!(kind("ExpiredTokenException", "The security token included in the request is expired"), "fatal:Expired");
-        assert_eq!(kind("UnrecognizedClientException", "The security token included in the request is invalid."), "fatal:InvalidToken");
-        assert_eq!(kind("InvalidSignatureException", "The request signature we calculated does not match"), "fatal:SignatureRejected");
-        assert_eq!(kind("ValidationException", "Malformed input request: extraneous key [stream] is not permitted"), "fatal:ValidationException");
+        assert_eq!(
+            kind("internalServerException", "x"),
+            "retry:internalServerException"
+        );
+        assert_eq!(
+            kind("ModelNotReadyException", "x"),
+            "retry:ModelNotReadyException"
+        );
+        assert_eq!(
+            kind(
+                "AccessDeniedException",
+                "You don't have access to the model with the specified model ID."
+            ),
+            "fatal:ModelAccess"
+        );
+        assert_eq!(
+            kind(
+                "AccessDeniedException",
+                "User: arn:aws:iam::1:user/x is not authorized to perform: bedrock:InvokeModel"
+            ),
+            "fatal:Iam"
+        );
+        assert_eq!(
+            kind(
+                "AccessDeniedException",
+                "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model."
+            ),
+            "fatal:Marketplace"
+        );
+        assert_eq!(
+            kind(
+                "ValidationException",
+                "The provided model identifier is invalid."
+            ),
+            "fatal:InvalidId"
+        );
+        assert_eq!(
+            kind(
+                "ValidationException",
+                "Invocation of model ID anthropic.claude-sonnet-4-20250514-v1:0 with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+            ),
+            "fatal:OnDemandUnsupported"
+        );
+        assert_eq!(
+            kind(
+                "ResourceNotFoundException",
+                "Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 15 days. Please upgrade to an active model on Amazon Bedrock"
+            ),
+            "fatal:Legacy"
+        );
+        assert_eq!(
+            kind(
+                "ExpiredTokenException",
+                "The security token included in the request is expired"
+            ),
+            "fatal:Expired"
+        );
+        assert_eq!(
+            kind(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid."
+            ),
+            "fatal:InvalidToken"
+        );
+        assert_eq!(
+            kind(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match"
+            ),
+            "fatal:SignatureRejected"
+        );
+        assert_eq!(
+            kind(
+                "ValidationException",
+                "Malformed input request: extraneous key [stream] is not permitted"
+            ),
+            "fatal:ValidationException"
+        );
     }
 }

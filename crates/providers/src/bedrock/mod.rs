@@ -6,6 +6,7 @@
 pub mod aws_files;
 pub mod body;
 mod classify;
+pub mod control;
 mod headers;
 pub mod settings;
 
@@ -20,7 +21,9 @@ use aws_sdk_bedrockruntime::config::Region;
 use aws_sdk_bedrockruntime::operation::RequestId;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::ResponseStream;
-use claude_protocol::{ContentBlock, Message, MessagesRequest, StreamAssembler, StreamEvent, Usage};
+use claude_protocol::{
+    ContentBlock, Message, MessagesRequest, StreamAssembler, StreamEvent, Usage,
+};
 use futures_util::future::BoxFuture;
 
 use crate::catalog::Catalog;
@@ -34,25 +37,13 @@ pub struct BedrockProvider {
     client: Client,
     settings: BedrockSettings,
     retry: RetryPolicy,
-    credential_sources: Vec<String>,
-    sso_profile: bool,
 }
 
 impl BedrockProvider {
     /// Builds the SDK client. Credentials are resolved lazily by the SDK on
     /// the first call, so this does no network I/O.
     pub async fn new(settings: BedrockSettings, retry: RetryPolicy) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(settings.region.clone()))
-            .retry_config(RetryConfig::disabled())
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-        if let Some(p) = &settings.profile {
-            loader = loader.profile_name(p);
-        }
-        if settings.auth == AuthMode::None {
-            loader = loader.no_credentials();
-        }
-        let sdk = loader.load().await;
+        let sdk = sdk_config(&settings).await;
         let mut conf = aws_sdk_bedrockruntime::config::Builder::from(&sdk);
         if let Some(url) = &settings.endpoint_url {
             conf = conf.endpoint_url(url);
@@ -62,12 +53,8 @@ impl BedrockProvider {
                 aws_smithy_runtime_api::client::auth::AuthSchemeId::new("no_auth"),
             ]);
         }
-        let profile_name = settings.profile.clone().unwrap_or_else(|| "default".into());
-        let info = aws_files::profile_info(&settings.env, &profile_name);
         Self {
             client: Client::from_conf(conf.build()),
-            credential_sources: aws_files::credential_sources(&settings.env, &info),
-            sso_profile: info.sso,
             settings,
             retry,
         }
@@ -78,11 +65,20 @@ impl BedrockProvider {
     }
 
     fn context(&self, model_id: &str) -> CallContext {
+        Self::context_for(&self.settings, model_id)
+    }
+
+    /// What an error about `model_id` needs to say, from the settings alone.
+    pub fn context_for(settings: &BedrockSettings, model_id: &str) -> CallContext {
+        let profile_name = settings.profile.clone().unwrap_or_else(|| "default".into());
+        let info = aws_files::profile_info(&settings.env, &profile_name);
+        let credential_sources = aws_files::credential_sources(&settings.env, &info);
+        let sso_profile = info.sso;
         let catalog = Catalog::builtin();
         let base = split_profile_prefix(model_id).map_or(model_id, |(_, b)| b);
         let info = catalog.find(base);
         let suggested_profile = info.map(|i| {
-            let wanted = prefix_for_region(&self.settings.region);
+            let wanted = prefix_for_region(&settings.region);
             let prefix = if i.profiles.iter().any(|p| p == wanted) {
                 wanted
             } else {
@@ -92,13 +88,13 @@ impl BedrockProvider {
         });
         CallContext {
             provider: "bedrock",
-            region: self.settings.region.clone(),
+            region: settings.region.clone(),
             model_id: model_id.to_string(),
-            partition: self.settings.partition.clone(),
-            endpoint: self.settings.endpoint_display.clone(),
-            credential_sources: self.credential_sources.clone(),
-            profile: self.settings.profile.clone(),
-            sso_profile: self.sso_profile,
+            partition: settings.partition.clone(),
+            endpoint: settings.endpoint_display.clone(),
+            credential_sources,
+            profile: settings.profile.clone(),
+            sso_profile,
             suggested_profile,
             replacement: info.and_then(|i| i.lifecycle.replacement.clone()),
             suggestion: if info.is_none() {
@@ -108,6 +104,22 @@ impl BedrockProvider {
             },
         }
     }
+}
+
+/// The shared AWS SDK configuration: the user's region and profile, and no
+/// SDK retries (ours announce themselves; the SDK's would multiply them).
+pub async fn sdk_config(settings: &BedrockSettings) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()))
+        .retry_config(RetryConfig::disabled())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+    if let Some(p) = &settings.profile {
+        loader = loader.profile_name(p);
+    }
+    if settings.auth == AuthMode::None {
+        loader = loader.no_credentials();
+    }
+    loader.load().await
 }
 
 impl Provider for BedrockProvider {
@@ -318,7 +330,7 @@ impl BedrockAttempt<'_> {
         usage.merge(&captured.usage());
         let stop_reason = reply["stop_reason"].as_str().map(str::to_string);
         // Replay the reply as stream events so every consumer renders one way.
-        for ev in synthesize_events(&reply, &blocks, &usage, stop_reason.clone()) {
+        for ev in crate::replay::synthesize_events(&reply, &blocks, &usage, stop_reason.clone()) {
             sink(ProviderEvent::Stream(ev));
         }
         Ok(Completion {
@@ -348,62 +360,4 @@ fn interrupted(
         partial: Box::new(asm.message()),
         ctx: Box::new(ctx.clone()),
     }
-}
-
-/// The events a stream would have carried for a complete reply.
-fn synthesize_events(
-    reply: &serde_json::Value,
-    blocks: &[ContentBlock],
-    usage: &Usage,
-    stop_reason: Option<String>,
-) -> Vec<StreamEvent> {
-    use claude_protocol::{BlockDelta, MessageDeltaBody, MessageStart};
-    let mut events = vec![StreamEvent::MessageStart {
-        message: MessageStart {
-            id: reply["id"].as_str().unwrap_or_default().to_string(),
-            model: reply["model"].as_str().unwrap_or_default().to_string(),
-            usage: Usage {
-                output_tokens: 0,
-                ..*usage
-            },
-        },
-    }];
-    for (index, block) in blocks.iter().enumerate() {
-        let (start, delta) = match block {
-            ContentBlock::Text { text, .. } => (
-                ContentBlock::text(""),
-                Some(BlockDelta::TextDelta { text: text.clone() }),
-            ),
-            ContentBlock::ToolUse { id, name, input } => (
-                ContentBlock::ToolUse {
-                    id: id.clone(),
-                    name: name.clone(),
-                    input: serde_json::json!({}),
-                },
-                Some(BlockDelta::InputJsonDelta {
-                    partial_json: input.to_string(),
-                }),
-            ),
-            other => (other.clone(), None),
-        };
-        events.push(StreamEvent::ContentBlockStart {
-            index,
-            content_block: start,
-        });
-        if let Some(delta) = delta {
-            events.push(StreamEvent::ContentBlockDelta { index, delta });
-        }
-        events.push(StreamEvent::ContentBlockStop { index });
-    }
-    events.push(StreamEvent::MessageDelta {
-        delta: MessageDeltaBody {
-            stop_reason,
-            stop_sequence: None,
-        },
-        usage: *usage,
-    });
-    events.push(StreamEvent::MessageStop {
-        invocation_metrics: None,
-    });
-    events
 }

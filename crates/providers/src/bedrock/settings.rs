@@ -79,7 +79,10 @@ pub fn partition_for(region: &str) -> &'static str {
 
 fn truthy(env: &Env, key: &str) -> bool {
     env.get(key).is_some_and(|v| {
-        matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
     })
 }
 
@@ -91,9 +94,8 @@ pub fn resolve_settings(input: SettingsInput) -> BedrockSettings {
     };
     let profile_name = profile.clone().unwrap_or_else(|| "default".into());
 
-    let mut candidates: Vec<(Option<String>, String)> = vec![
-        (input.region_flag, "flag --region".into()),
-    ];
+    let mut candidates: Vec<(Option<String>, String)> =
+        vec![(input.region_flag, "flag --region".into())];
     if let Some((r, src)) = input.region_config {
         candidates.push((Some(r), src));
     }
@@ -108,7 +110,10 @@ pub fn resolve_settings(input: SettingsInput) -> BedrockSettings {
     candidates.push((info.region, profile_src));
     let (region, region_source) = candidates
         .into_iter()
-        .find_map(|(v, src)| v.filter(|v| is_region_shaped(v.trim())).map(|v| (v.trim().to_string(), src)))
+        .find_map(|(v, src)| {
+            v.filter(|v| is_region_shaped(v.trim()))
+                .map(|v| (v.trim().to_string(), src))
+        })
         .unwrap_or_else(|| ("us-east-1".into(), "default".into()));
 
     let nonempty = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
@@ -159,15 +164,30 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn region_shapes() {
-        for ok in ["us-east-1", "us-gov-west-1", "ap-southeast-7", "eusc-de-east-1"] {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "ap-southeast-7",
+            "eusc-de-east-1",
+        ] {
             assert!(is_region_shaped(ok), "{ok}");
         }
-        for bad in ["us-east", "US-EAST-1", "us east 1", "us.east.1", "", "1-2-3"] {
+        for bad in [
+            "us-east",
+            "US-EAST-1",
+            "us east 1",
+            "us.east.1",
+            "",
+            "1-2-3",
+        ] {
             assert!(!is_region_shaped(bad), "{bad}");
         }
     }
@@ -175,25 +195,37 @@ mod tests {
     #[test]
     fn region_precedence_flag_config_env_profile_default() {
         let base = SettingsInput {
-            env: env(&[("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "eu-west-2")]),
+            env: env(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_DEFAULT_REGION", "eu-west-2"),
+            ]),
             ..Default::default()
         };
         let s = resolve_settings(base.clone());
-        assert_eq!((s.region.as_str(), s.region_source.as_str()), ("eu-west-1", "env AWS_REGION"));
+        assert_eq!(
+            (s.region.as_str(), s.region_source.as_str()),
+            ("eu-west-1", "env AWS_REGION")
+        );
 
-        let mut with_config = base.clone();
+        let mut with_config = base;
         with_config.region_config = Some(("us-west-2".into(), "/u/config.toml".into()));
         assert_eq!(resolve_settings(with_config.clone()).region, "us-west-2");
 
         with_config.region_flag = Some("ap-south-1".into());
         let s = resolve_settings(with_config);
-        assert_eq!((s.region.as_str(), s.region_source.as_str()), ("ap-south-1", "flag --region"));
+        assert_eq!(
+            (s.region.as_str(), s.region_source.as_str()),
+            ("ap-south-1", "flag --region")
+        );
 
         let s = resolve_settings(SettingsInput {
             env: env(&[("AWS_REGION", "not/a region")]),
             ..Default::default()
         });
-        assert_eq!((s.region.as_str(), s.region_source.as_str()), ("us-east-1", "default"));
+        assert_eq!(
+            (s.region.as_str(), s.region_source.as_str()),
+            ("us-east-1", "default")
+        );
     }
 
     #[test]
@@ -211,7 +243,10 @@ mod tests {
 
         let s = resolve_settings(SettingsInput {
             env: env(&[("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1")]),
-            endpoint_config: Some(("https://gw.example".into(), "env ANTHROPIC_BEDROCK_BASE_URL".into())),
+            endpoint_config: Some((
+                "https://gw.example".into(),
+                "env ANTHROPIC_BEDROCK_BASE_URL".into(),
+            )),
             region_flag: Some("us-gov-west-1".into()),
             ..Default::default()
         });
