@@ -648,10 +648,14 @@ fn check_caching(cfg: &Config, runtime: Option<&Runtime>) -> Check {
                 i.name
             ),
         ),
+        // Not an error: the model simply bills every prompt token in full.
         None => Check::new(
             "Prompt caching",
-            Status::Warn,
-            format!("not known to be supported by {}", rt.model.model_id),
+            Status::Ok,
+            format!(
+                "not offered for {}; Claude 3.7 and 4.x models cache repeated context at a tenth of the input price",
+                rt.model.model_id
+            ),
         ),
     }
 }

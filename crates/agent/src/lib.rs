@@ -4,9 +4,14 @@
 //! and explains each choice (for `--verbose` and `--dry-run`). Later layers
 //! (tools, permissions, hooks) plug in here; nothing in this crate prints.
 
+pub mod accounting;
+pub mod budgets;
+pub mod caching;
 pub mod doctor;
 pub mod iam;
 pub mod models;
+pub mod session;
 pub mod setup;
+pub mod transcript;
 
 pub use setup::{Runtime, SetupError};

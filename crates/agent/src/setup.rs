@@ -35,6 +35,17 @@ pub struct Runtime {
     pub anthropic: Option<AnthropicSettings>,
     pub retry: RetryPolicy,
     pub max_tokens: u32,
+    /// `false` for `--no-stream`.
+    pub stream: bool,
+    /// Kept to resolve `/model` switches the same way as `--model`.
+    alias_overrides: BTreeMap<&'static str, (String, String)>,
+    region_prefix: Option<String>,
+    max_output_env: Option<u32>,
+    /// `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`: the share of the window that triggers compaction.
+    autocompact_pct: u64,
+    /// Ledger, audit log and budget; [`Runtime::connect`] puts them around
+    /// the provider when set.
+    pub accounting: Option<crate::accounting::AccountingHandle>,
 }
 
 fn origin_of(cfg: &Config, key: &str) -> Option<(String, String)> {
@@ -68,29 +79,34 @@ impl Runtime {
             Some(b) => (Target::Bedrock, b.region.clone()),
             None => (Target::Anthropic, String::new()),
         };
+        let overrides = alias_overrides(cfg, target);
+        let region_prefix = cfg.str("bedrock.region_prefix").map(str::to_string);
         let model = resolve(&ResolveInput {
             target,
             requested: requested_model.as_deref(),
-            alias_overrides: alias_overrides(cfg, target),
+            alias_overrides: overrides.clone(),
             region: &region,
-            region_prefix: cfg.str("bedrock.region_prefix"),
+            region_prefix: region_prefix.as_deref(),
         })?;
-        let model_max = model.info.map(|i| i.max_output);
-        let max_tokens = match env
+        let max_output_env = match env
             .get("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
             .filter(|v| !v.is_empty())
         {
-            Some(raw) => {
-                let n: u32 = raw
-                    .trim()
-                    .parse()
+            Some(raw) => Some(
+                raw.trim()
+                    .parse::<u32>()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| SetupError::MaxTokens(raw.clone()))?;
-                model_max.map_or(n, |m| n.min(m))
-            }
-            None => model_max.map_or(DEFAULT_MAX_OUTPUT, |m| m.min(DEFAULT_MAX_OUTPUT)),
+                    .ok_or_else(|| SetupError::MaxTokens(raw.clone()))?,
+            ),
+            None => None,
         };
+        let max_tokens = max_tokens_for(&model, max_output_env);
+        let autocompact_pct = env
+            .get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|p| (1..=100).contains(p))
+            .unwrap_or(95);
         let defaults = RetryPolicy::default();
         let retry = RetryPolicy {
             max_attempts: cfg
@@ -119,11 +135,72 @@ impl Runtime {
             bedrock,
             retry,
             max_tokens,
+            stream: true,
+            alias_overrides: overrides,
+            region_prefix,
+            max_output_env,
+            autocompact_pct,
+            accounting: None,
         })
+    }
+
+    fn target(&self) -> Target {
+        if self.bedrock.is_some() {
+            Target::Bedrock
+        } else {
+            Target::Anthropic
+        }
+    }
+
+    /// Resolves a model the way `--model` does, for `/model` and resumes.
+    pub fn resolve_model(&self, requested: &str) -> Result<ResolvedModel, ResolveError> {
+        let region = self
+            .bedrock
+            .as_ref()
+            .map(|b| b.region.clone())
+            .unwrap_or_default();
+        resolve(&ResolveInput {
+            target: self.target(),
+            requested: Some(requested),
+            alias_overrides: self.alias_overrides.clone(),
+            region: &region,
+            region_prefix: self.region_prefix.as_deref(),
+        })
+    }
+
+    /// Switches to `model`, with its own output cap.
+    pub fn use_model(&mut self, model: ResolvedModel) {
+        self.max_tokens = max_tokens_for(&model, self.max_output_env);
+        self.model = model;
+    }
+
+    /// USD for `usage` on the current model (catalog prices, by profile).
+    pub fn cost(&self, usage: &claude_protocol::Usage) -> f64 {
+        self.model
+            .info
+            .map(|i| {
+                i.prices_for(self.model.profile_prefix.as_deref())
+                    .cost(usage)
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Context tokens above which older turns are summarised before sending.
+    pub fn auto_compact_threshold(&self) -> u64 {
+        let window = self.model.info.map_or(200_000, |i| i.context_window);
+        window.saturating_sub(u64::from(self.max_tokens)) * self.autocompact_pct / 100
     }
 
     /// Builds the provider. No network I/O happens here.
     pub async fn connect(&self) -> Box<dyn Provider> {
+        let provider = self.connect_bare().await;
+        match &self.accounting {
+            Some(books) => books.wrap(provider),
+            None => provider,
+        }
+    }
+
+    async fn connect_bare(&self) -> Box<dyn Provider> {
         match (&self.bedrock, &self.anthropic) {
             (Some(settings), _) => {
                 Box::new(BedrockProvider::new(settings.clone(), self.retry).await)
@@ -230,6 +307,14 @@ impl Runtime {
                 })
             }
         }
+    }
+}
+
+fn max_tokens_for(model: &ResolvedModel, env: Option<u32>) -> u32 {
+    let model_max = model.info.map(|i| i.max_output);
+    match env {
+        Some(n) => model_max.map_or(n, |m| n.min(m)),
+        None => model_max.map_or(DEFAULT_MAX_OUTPUT, |m| m.min(DEFAULT_MAX_OUTPUT)),
     }
 }
 

@@ -53,6 +53,39 @@ pub struct RunArgs {
     /// Output format in print mode.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
+
+    /// With stream-json: also emit each stream event (token deltas) as it arrives.
+    #[arg(long)]
+    pub include_partial_messages: bool,
+
+    /// Continue the most recent session in this directory.
+    #[arg(short = 'c', long = "continue", conflicts_with = "resume")]
+    pub continue_session: bool,
+
+    /// Resume a session by id (or a unique prefix of it); without an id, choose from a list.
+    #[arg(short = 'r', long, value_name = "SESSION_ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+
+    /// The most agentic turns (model requests) one prompt may take in print mode.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_turns: Option<u32>,
+
+    /// Do not write a transcript for this session.
+    #[arg(long)]
+    pub no_session_persistence: bool,
+
+    /// Print mode: stop at this many US dollars for this run (result subtype error_max_budget_usd, exit 11).
+    #[arg(long, value_name = "USD", value_parser = positive_usd)]
+    pub max_budget_usd: Option<f64>,
+}
+
+fn positive_usd(s: &str) -> Result<f64, String> {
+    s.trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| format!("`{s}` is not an amount above 0, such as 5 or 0.50"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -85,6 +118,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List this project's sessions, newest first.
+    Sessions {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the least-privilege IAM policy for the configured region and models.
     IamPolicy {
         /// Add ListFoundationModels, ListInferenceProfiles, GetInferenceProfile and GetFoundationModelAvailability for `claude doctor`.
@@ -94,6 +132,22 @@ pub enum Command {
         #[arg(long)]
         bearer: bool,
     },
+    /// Spending: today, this month and the budget; or a report (daily, monthly, session, model, skill).
+    Cost(crate::cost_cmd::CostArgs),
+    /// The price table in use (built-in catalog and pricing.overrides), per 1M and per 1K tokens.
+    Pricing {
+        /// Only model IDs or names containing this text.
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The monthly budget as AWS Budgets JSON, or created in AWS.
+    #[command(subcommand)]
+    Budget(crate::budget_cmd::BudgetCommand),
+    /// Read the audit log (model invocations, tool executions, budget refusals).
+    #[command(subcommand)]
+    Audit(crate::audit_cmd::AuditCommand),
 }
 
 #[derive(Debug, Args, Clone, Copy)]

@@ -4,10 +4,17 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod audit_cmd;
+mod budget_cmd;
 mod config_cmd;
+mod cost_cmd;
 mod doctor_cmd;
 mod load;
+mod pricing_cmd;
 mod print;
+mod render;
+mod repl;
+mod sessions;
 
 use clap::Parser;
 
@@ -32,6 +39,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     let cfg = match claude_config::Config::load(&opts) {
         Ok(cfg) => cfg,
+        Err(e) if matches!(cli.command, Some(Command::Doctor { .. })) => {
+            println!("✖ Config files: {e}");
+            return Ok(2);
+        }
         Err(e) => {
             eprintln!("claude: {e}");
             return Ok(2);
@@ -41,6 +52,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Some(Command::Doctor { json, invoke }) => doctor_cmd::doctor(&cfg, json, invoke),
         Some(Command::Models { json }) => doctor_cmd::models(&cfg, json),
+        Some(Command::Sessions { json }) => sessions::list(&cfg, json),
+        Some(Command::Cost(args)) => cost_cmd::run(&cfg, args),
+        Some(Command::Pricing { model, json }) => pricing_cmd::run(&cfg, json, model.as_deref()),
+        Some(Command::Budget(cmd)) => budget_cmd::run(&cfg, cmd),
+        Some(Command::Audit(cmd)) => audit_cmd::run(&cfg, cmd),
         Some(Command::IamPolicy { with_list, bearer }) => {
             doctor_cmd::iam_policy(&cfg, with_list, bearer)
         }

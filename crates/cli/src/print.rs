@@ -1,15 +1,17 @@
 //! Print mode: one prompt, one reply, rendered as text, JSON or stream-JSON.
 
 use std::io::{IsTerminal, Read, Write};
-use std::time::Instant;
 
 use claude_agent::Runtime;
+use claude_agent::accounting::AccountingHandle;
+use claude_agent::session::{Session, TurnError, TurnEvent};
 use claude_config::Config;
-use claude_protocol::{BlockDelta, Message, MessagesRequest, StreamEvent};
-use claude_providers::{CallOptions, Completion, ProviderError, ProviderEvent};
+use claude_protocol::{BlockDelta, StreamEvent, Usage};
+use claude_providers::ProviderEvent;
 use serde_json::json;
 
 use crate::args::{OutputFormat, RunArgs};
+use crate::sessions;
 
 /// Standard input is capped like Claude Code's, so a runaway pipe cannot
 /// become a runaway bill.
@@ -29,23 +31,27 @@ fn read_prompt(args: &RunArgs) -> anyhow::Result<Option<String>> {
 }
 
 pub fn run(args: &RunArgs, cfg: &Config) -> anyhow::Result<i32> {
-    let runtime = match Runtime::from_config(cfg) {
+    let mut runtime = match Runtime::from_config(cfg) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("claude: {e}");
             return Ok(2);
         }
     };
+    runtime.stream = !args.no_stream;
     if args.verbose {
         for line in runtime.describe() {
             eprintln!("claude: {line}");
         }
     }
     if !args.print && !args.dry_run {
-        eprintln!(
-            "claude: interactive sessions are not part of this build yet. Use print mode: `claude -p \"your prompt\"` (or pipe the prompt: `echo hi | claude -p`)."
-        );
-        return Ok(2);
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "claude: standard input is not a terminal. For a non-interactive answer use print mode: `claude -p \"your prompt\"` or `echo prompt | claude -p`."
+            );
+            return Ok(2);
+        }
+        return crate::repl::run(args, cfg, runtime);
     }
     let Some(prompt) = read_prompt(args)? else {
         eprintln!(
@@ -53,159 +59,195 @@ pub fn run(args: &RunArgs, cfg: &Config) -> anyhow::Result<i32> {
         );
         return Ok(2);
     };
-    let request = MessagesRequest {
-        max_tokens: runtime.max_tokens,
-        messages: vec![Message::user(prompt)],
-        ..Default::default()
-    };
-    let stream = !args.no_stream;
     if args.dry_run {
+        let mut request = claude_protocol::MessagesRequest {
+            max_tokens: runtime.max_tokens,
+            messages: vec![claude_protocol::Message::user(prompt)],
+            ..Default::default()
+        };
+        if cfg.bool("prompt_caching") != Some(false) {
+            claude_agent::caching::place_breakpoints(&mut request, runtime.model.info);
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&runtime.dry_run(&request, stream))?
+            serde_json::to_string_pretty(&runtime.dry_run(&request, runtime.stream))?
         );
         return Ok(0);
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(call(args.output_format, &runtime, request, stream))
+    rt.block_on(print_turn(args, cfg, runtime, prompt))
 }
 
-async fn call(
-    format: OutputFormat,
-    runtime: &Runtime,
-    request: MessagesRequest,
-    stream: bool,
+async fn print_turn(
+    args: &RunArgs,
+    cfg: &Config,
+    runtime: Runtime,
+    prompt: String,
 ) -> anyhow::Result<i32> {
-    let started = Instant::now();
-    let session_id = new_session_id();
-    let provider = runtime.connect().await;
-    let options = CallOptions {
-        model_id: runtime.model.model_id.clone(),
-        stream,
+    let format = args.output_format;
+    let mut session = match sessions::open(args, cfg, runtime, "print").await {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
     };
-    let mut out = Renderer::new(format);
-    let mut sink = |ev: ProviderEvent| out.event(ev);
-    let result = tokio::select! {
-        r = provider.call(&request, &options, &mut sink) => Some(r),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    let Some(result) = result else {
-        out.finish_text();
-        eprintln!("claude: interrupted; the reply above is incomplete.");
-        return Ok(130);
-    };
-    let elapsed = started.elapsed().as_millis() as u64;
-    match result {
-        Ok(done) => {
-            out.finish_text();
-            if format != OutputFormat::Text {
-                let result = result_json(runtime, &done, &session_id, elapsed);
-                println!("{result}");
-            }
-            Ok(0)
-        }
-        Err(e) => {
-            out.finish_text();
-            report_error(format, &e, &session_id, elapsed);
-            Ok(e.exit_code())
-        }
-    }
-}
-
-fn report_error(format: OutputFormat, e: &ProviderError, session_id: &str, elapsed: u64) {
-    if let ProviderError::Interrupted { .. } = e {
-        eprintln!("claude: [reply incomplete]");
-    }
-    eprintln!("claude: {e}");
-    if format != OutputFormat::Text {
-        let partial = match e {
-            ProviderError::Interrupted { partial, .. } => partial.content.text(),
-            _ => String::new(),
-        };
+    if format == OutputFormat::StreamJson {
         println!(
             "{}",
             json!({
-                "type": "result",
-                "subtype": "error_during_execution",
-                "is_error": true,
-                "result": partial,
-                "error": { "code": e.code(), "message": e.to_string(), "request_id": e.request_id() },
-                "session_id": session_id,
-                "duration_ms": elapsed,
-                "num_turns": 1,
-                "total_cost_usd": 0.0,
+                "type": "system",
+                "subtype": "init",
+                "session_id": session.id,
+                "cwd": cfg.project_root(),
+                "model": session.runtime.model.model_id,
+                "provider": session.runtime.provider.as_str(),
+                "tools": [],
             })
         );
     }
-}
-
-fn result_json(
-    runtime: &Runtime,
-    done: &Completion,
-    session_id: &str,
-    elapsed: u64,
-) -> serde_json::Value {
-    let cost = runtime
-        .model
-        .info
-        .map(|i| {
-            i.prices_for(runtime.model.profile_prefix.as_deref())
-                .cost(&done.usage)
-        })
-        .unwrap_or(0.0);
-    json!({
+    let costs_before = session.costs.len();
+    let mut out = Renderer::new(format, args.include_partial_messages);
+    let mut sink = |ev: TurnEvent| out.event(ev);
+    let cancel = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let result = session.turn(&prompt, &mut sink, cancel).await;
+    out.finish_text();
+    let run_costs = &session.costs[costs_before..];
+    let mut usage = Usage::default();
+    for c in run_costs {
+        usage.input_tokens += c.usage.input_tokens;
+        usage.output_tokens += c.usage.output_tokens;
+        usage.cache_creation_input_tokens += c.usage.cache_creation_input_tokens;
+        usage.cache_read_input_tokens += c.usage.cache_read_input_tokens;
+    }
+    let books = session.runtime.accounting.clone();
+    // The ledger's figure: failed but billed attempts and pricing.overrides included.
+    let cost: f64 = books.as_ref().map_or_else(
+        || run_costs.iter().map(|c| c.cost_usd).sum(),
+        AccountingHandle::run_cost_usd,
+    );
+    let elapsed = session.elapsed().as_millis() as u64;
+    let mut result_line = json!({
         "type": "result",
-        "subtype": "success",
-        "is_error": false,
-        "result": done.message.content.text(),
-        "stop_reason": done.stop_reason,
-        "session_id": session_id,
+        "session_id": session.id,
         "duration_ms": elapsed,
-        "duration_api_ms": done.latency.as_millis() as u64,
         "num_turns": 1,
         "total_cost_usd": cost,
-        "usage": done.usage,
-        "model": runtime.model.model_id,
-        "request_id": done.request_id,
-        "attempts": done.attempts,
-    })
+        "usage": usage,
+        "model": session.runtime.model.model_id,
+    });
+    let code = match result {
+        Ok(done) => {
+            if format == OutputFormat::StreamJson {
+                println!(
+                    "{}",
+                    json!({"type": "assistant", "message": done.message, "session_id": session.id})
+                );
+            }
+            result_line["subtype"] = json!("success");
+            result_line["is_error"] = json!(false);
+            result_line["result"] = json!(done.message.content.text());
+            result_line["stop_reason"] = json!(done.stop_reason);
+            result_line["duration_api_ms"] = json!(done.latency.as_millis() as u64);
+            result_line["request_id"] = json!(done.request_id);
+            0
+        }
+        Err(TurnError::Cancelled { partial }) => {
+            eprintln!(
+                "claude: interrupted; the reply above is incomplete and was kept in the transcript."
+            );
+            result_line["subtype"] = json!("error_during_execution");
+            result_line["is_error"] = json!(true);
+            result_line["result"] = json!(partial);
+            result_line["error"] =
+                json!({"code": "interrupted", "message": "interrupted with Ctrl-C"});
+            130
+        }
+        Err(TurnError::Provider(e)) => {
+            if let claude_providers::ProviderError::Interrupted { partial, .. } = &e {
+                eprintln!("claude: [reply incomplete]");
+                result_line["result"] = json!(partial.content.text());
+            } else {
+                result_line["result"] = json!("");
+            }
+            eprintln!("claude: {e}");
+            result_line["subtype"] = json!("error_during_execution");
+            result_line["is_error"] = json!(true);
+            result_line["error"] =
+                json!({"code": e.code(), "message": e.to_string(), "request_id": e.request_id()});
+            e.exit_code()
+        }
+        Err(TurnError::Transcript(e)) => {
+            eprintln!("claude: {e}");
+            result_line["subtype"] = json!("error_during_execution");
+            result_line["is_error"] = json!(true);
+            result_line["result"] = json!("");
+            result_line["error"] = json!({"code": "transcript", "message": e.to_string()});
+            1
+        }
+    };
+    let code = settle_books(books.as_ref(), code, &mut result_line);
+    if format != OutputFormat::Text {
+        println!("{result_line}");
+    }
+    Ok(code)
 }
 
-/// A random RFC 4122 version-4 UUID, the shape Claude Code uses for sessions.
-fn new_session_id() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+/// Shows the books' notices (budget alerts, unpriced models, unwritten
+/// records) and applies `--max-budget-usd`: a run that reached it reports
+/// subtype `error_max_budget_usd` and exits 11, as documented.
+fn settle_books(books: Option<&AccountingHandle>, code: i32, line: &mut serde_json::Value) -> i32 {
+    let Some(books) = books else {
+        return code;
+    };
+    for notice in books.take_notices() {
+        eprintln!("claude: {notice}");
+    }
+    let capped = books.run_cap_reached() || line["error"]["code"] == "max_budget_usd";
+    if capped && (code == 0 || code == 11) {
+        eprintln!(
+            "claude: this run reached --max-budget-usd: ${:.6} spent.",
+            books.run_cost_usd()
+        );
+        line["subtype"] = json!("error_max_budget_usd");
+        line["is_error"] = json!(true);
+        return 11;
+    }
+    code
 }
 
-/// Writes events as they arrive; text reaches stdout at once.
+/// Writes print-mode events as they arrive; text reaches stdout at once.
 struct Renderer {
     format: OutputFormat,
+    partial_messages: bool,
     ended_with_newline: bool,
     wrote_text: bool,
 }
 
 impl Renderer {
-    fn new(format: OutputFormat) -> Self {
+    fn new(format: OutputFormat, partial_messages: bool) -> Self {
         Self {
             format,
+            partial_messages,
             ended_with_newline: true,
             wrote_text: false,
         }
     }
 
-    fn event(&mut self, ev: ProviderEvent) {
+    fn event(&mut self, ev: TurnEvent) {
+        let ev = match ev {
+            TurnEvent::Provider(ev) => ev,
+            TurnEvent::AutoCompacted {
+                tokens_before,
+                tokens_after,
+            } => {
+                eprintln!(
+                    "claude: the context was nearly full ({tokens_before} tokens); older turns were summarised ({tokens_after} tokens now)."
+                );
+                return;
+            }
+        };
         match ev {
             ProviderEvent::Retry(notice) => {
                 eprintln!("claude: {notice}");
@@ -232,10 +274,10 @@ impl Renderer {
                         }
                     }
                 }
-                OutputFormat::StreamJson => {
+                OutputFormat::StreamJson if self.partial_messages => {
                     println!("{}", json!({"type": "stream_event", "event": ev}));
                 }
-                OutputFormat::Json => {}
+                OutputFormat::StreamJson | OutputFormat::Json => {}
             },
         }
     }
@@ -246,4 +288,20 @@ impl Renderer {
             self.ended_with_newline = true;
         }
     }
+}
+
+/// A compact line of the session for headers: provider, region, model, cost.
+pub fn header(session: &Session) -> String {
+    let rt = &session.runtime;
+    let region = rt
+        .bedrock
+        .as_ref()
+        .map(|b| format!(" · {}", b.region))
+        .unwrap_or_default();
+    format!(
+        "{}{region} · {} · ${:.4}",
+        rt.provider.as_str(),
+        rt.model.model_id,
+        session.total_cost()
+    )
 }

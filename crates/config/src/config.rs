@@ -220,6 +220,13 @@ impl Config {
         }
     }
 
+    pub fn table(&self, key: &str) -> Option<&crate::value::Table> {
+        match self.value(key)? {
+            Value::Table(rows) => Some(rows),
+            _ => None,
+        }
+    }
+
     fn value(&self, key: &str) -> Option<&Value> {
         self.resolved
             .iter()
@@ -405,7 +412,11 @@ mod tests {
                 "retry.max_attempts",
                 "retry.base_delay_ms",
                 "retry.max_delay_ms",
-                "prompt_caching"
+                "prompt_caching",
+                "audit.enabled",
+                "audit.include_content",
+                "audit.max_bytes",
+                "audit.principal_lookup"
             ]
         );
         assert!(config.entries().iter().all(|r| r.origin == Origin::Default));

@@ -85,7 +85,12 @@ impl Spanned {
     /// way may already hold a plain value, and the key itself may not be a
     /// table. Done on the spanned document so the error can point at the
     /// conflicting line.
-    pub(crate) fn check_settable(&self, path: &Path, key: &str) -> Result<(), ConfigError> {
+    pub(crate) fn check_settable(
+        &self,
+        path: &Path,
+        key: &str,
+        leaf_is_table: bool,
+    ) -> Result<(), ConfigError> {
         let segments: Vec<&str> = key.split('.').collect();
         let mut table: &dyn TableLike = self.doc.as_table();
         for (i, segment) in segments.iter().enumerate() {
@@ -95,6 +100,7 @@ impl Spanned {
             let so_far = segments[..=i].join(".");
             let is_leaf = i == segments.len() - 1;
             match (is_leaf, item.as_table_like()) {
+                (true, Some(_)) if leaf_is_table => return Ok(()),
                 (true, Some(_)) => {
                     let message =
                         format!("`{so_far}` is a table here, but it must be a single value");
@@ -143,15 +149,60 @@ fn toml_raw(item: &Item) -> Raw {
     };
     match item {
         Item::Value(V::Array(items)) => Raw::List(items.iter().map(scalar).collect()),
-        Item::Value(V::InlineTable(t)) => Raw::Unsupported {
+        Item::Value(V::InlineTable(t)) => Raw::Table {
+            json: item_json(item),
             shown: t.to_string().trim().to_owned(),
             what: "a table",
         },
         Item::Value(v) => Raw::Text(scalar(v)),
-        Item::Table(_) | Item::ArrayOfTables(_) | Item::None => Raw::Unsupported {
+        Item::Table(_) => Raw::Table {
+            json: item_json(item),
             shown: "[…]".to_owned(),
             what: "a table",
         },
+        Item::ArrayOfTables(_) | Item::None => Raw::Unsupported {
+            shown: "[…]".to_owned(),
+            what: "a table",
+        },
+    }
+}
+
+/// A TOML item as JSON, for keys whose value is a table.
+fn item_json(item: &Item) -> serde_json::Value {
+    use serde_json::Value as J;
+    use toml_edit::Value as V;
+    fn value(v: &V) -> J {
+        match v {
+            V::String(s) => J::String(s.value().clone()),
+            V::Integer(i) => J::from(*i.value()),
+            V::Float(f) => J::from(*f.value()),
+            V::Boolean(b) => J::Bool(*b.value()),
+            V::Datetime(d) => J::String(d.value().to_string()),
+            V::Array(items) => J::Array(items.iter().map(value).collect()),
+            V::InlineTable(t) => {
+                J::Object(t.iter().map(|(k, v)| (k.to_owned(), value(v))).collect())
+            }
+        }
+    }
+    match item {
+        Item::Value(v) => value(v),
+        Item::Table(t) => J::Object(
+            t.iter()
+                .map(|(k, i)| (k.to_owned(), item_json(i)))
+                .collect(),
+        ),
+        Item::ArrayOfTables(a) => J::Array(
+            a.iter()
+                .map(|t| {
+                    J::Object(
+                        t.iter()
+                            .map(|(k, i)| (k.to_owned(), item_json(i)))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ),
+        Item::None => J::Null,
     }
 }
 
@@ -161,7 +212,7 @@ fn toml_raw(item: &Item) -> Raw {
 /// trailing comment. The caller has run [`Spanned::check_settable`].
 pub(crate) fn set(doc: &mut DocumentMut, key: &str, value: &Value) {
     let segments: Vec<&str> = key.split('.').collect();
-    set_in(doc.as_item_mut(), &segments, toml_value(value));
+    set_in(doc.as_item_mut(), &segments, toml_item(value));
     if segments.len() == 1 {
         separate_first_header(doc);
     }
@@ -204,7 +255,7 @@ fn first_header(table: &mut Table) -> Option<&mut Table> {
     first
 }
 
-fn set_in(item: &mut Item, segments: &[&str], value: toml_edit::Value) {
+fn set_in(item: &mut Item, segments: &[&str], value: Item) {
     let Some((first, rest)) = segments.split_first() else {
         return;
     };
@@ -227,14 +278,14 @@ fn set_in(item: &mut Item, segments: &[&str], value: toml_edit::Value) {
         return;
     };
     if rest.is_empty() {
-        match table.get_mut(first).and_then(Item::as_value_mut) {
-            Some(existing) => {
+        match (table.get_mut(first).and_then(Item::as_value_mut), value) {
+            (Some(existing), Item::Value(value)) => {
                 let decor = existing.decor().clone();
                 *existing = value;
                 *existing.decor_mut() = decor;
             }
-            None => {
-                table.insert(first, Item::Value(value));
+            (_, value) => {
+                table.insert(first, value);
             }
         }
     } else {
@@ -267,6 +318,24 @@ fn remove_in(table: &mut dyn TableLike, segments: &[&str]) -> bool {
     }
 }
 
+/// A table value becomes `[key."row"]` sections (its inline form is kept for
+/// values nested in inline tables), anything else a plain value.
+fn toml_item(value: &Value) -> Item {
+    let Value::Table(rows) = value else {
+        return Item::Value(toml_value(value));
+    };
+    let mut outer = Table::new();
+    outer.set_implicit(true);
+    for (name, fields) in rows {
+        let mut row = Table::new();
+        for (field, n) in fields {
+            row.insert(field, Item::Value(number(*n)));
+        }
+        outer.insert(name, Item::Table(row));
+    }
+    Item::Table(outer)
+}
+
 fn toml_value(value: &Value) -> toml_edit::Value {
     match value {
         Value::Str(s) => s.as_str().into(),
@@ -278,6 +347,17 @@ fn toml_value(value: &Value) -> toml_edit::Value {
             .map(|n| number(*n))
             .collect::<toml_edit::Array>()
             .into(),
+        Value::Table(rows) => {
+            let mut outer = InlineTable::new();
+            for (name, fields) in rows {
+                let row: InlineTable = fields
+                    .iter()
+                    .map(|(k, n)| (k.as_str(), number(*n)))
+                    .collect();
+                outer.insert(name, toml_edit::Value::InlineTable(row));
+            }
+            toml_edit::Value::InlineTable(outer)
+        }
     }
 }
 
@@ -529,13 +609,73 @@ mod tests {
     }
 
     #[test]
+    fn price_tables_load_from_sections_and_inline_tables() {
+        let text = "[pricing.overrides.\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"]\ninput = 3.3\noutput = 16.5\n\n\
+                    [pricing.overrides.\"arn:aws:bedrock:us-east-1:1:application-inference-profile/x\"]\ninput = 1\noutput = 5\ncache_read = 0.1\n";
+        let loaded = layer(text).unwrap_or_else(|e| panic!("{e}"));
+        let Value::Table(rows) = &loaded.get("pricing.overrides").unwrap().value else {
+            panic!("not a table")
+        };
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows["us.anthropic.claude-sonnet-4-5-20250929-v1:0"]["output"],
+            16.5
+        );
+        let inline = layer_of("pricing.overrides = { m = { input = 1, output = \"2\" } }\n");
+        assert_eq!(inline.to_string(), r#"{"m":{"input":1,"output":2}}"#);
+        let err = layer("[pricing.overrides.m]\ninput = 1\n").unwrap_err();
+        assert!(err.to_string().contains("needs `output`"), "{err}");
+    }
+
+    fn layer_of(text: &str) -> Value {
+        layer(text)
+            .unwrap()
+            .get("pricing.overrides")
+            .unwrap()
+            .value
+            .clone()
+    }
+
+    #[test]
+    fn price_tables_are_written_as_sections_and_replaced_whole() {
+        let rows = |n: f64| {
+            Value::Table(
+                [(
+                    "us.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
+                    [("input".to_owned(), n), ("output".to_owned(), 16.5)].into(),
+                )]
+                .into(),
+            )
+        };
+        let out = edited("[budget]\nmonthly_usd = 100\n", |doc| {
+            set(doc, "pricing.overrides", &rows(3.3))
+        });
+        assert_eq!(
+            out,
+            "[budget]\nmonthly_usd = 100\n\n[pricing.overrides.\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"]\ninput = 3.3\noutput = 16.5\n"
+        );
+        let spanned = Spanned::parse(&path(), out.clone()).unwrap();
+        spanned
+            .check_settable(&path(), "pricing.overrides", true)
+            .unwrap();
+        assert!(
+            spanned
+                .check_settable(&path(), "pricing.overrides", false)
+                .is_err()
+        );
+        let again = edited(&out, |doc| set(doc, "pricing.overrides", &rows(3.0)));
+        assert_eq!(layer_of(&again), rows(3.0));
+        assert_eq!(again.matches("[pricing.overrides").count(), 1, "{again}");
+    }
+
+    #[test]
     fn check_settable_finds_conflicts() {
         let spanned = Spanned::parse(
             &path(),
             "bedrock = \"x\"\n[budget.action]\na = 1\n".to_owned(),
         )
         .unwrap();
-        match spanned.check_settable(&path(), "bedrock.region") {
+        match spanned.check_settable(&path(), "bedrock.region", false) {
             Err(ConfigError::Parse {
                 line: 1,
                 column: 1,
@@ -546,7 +686,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match spanned.check_settable(&path(), "budget.action") {
+        match spanned.check_settable(&path(), "budget.action", false) {
             Err(ConfigError::Parse {
                 line: 2, message, ..
             }) => {
@@ -555,10 +695,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         spanned
-            .check_settable(&path(), "retry.max_attempts")
+            .check_settable(&path(), "retry.max_attempts", false)
             .unwrap();
         spanned
-            .check_settable(&path(), "budget.monthly_usd")
+            .check_settable(&path(), "budget.monthly_usd", false)
             .unwrap();
     }
 

@@ -2,7 +2,9 @@
 //! [`Value`]. Each failure reason shows a valid example so the user can
 //! correct the value without looking anything up.
 
-use crate::value::{ProviderKind, Value};
+use std::collections::BTreeMap;
+
+use crate::value::{ProviderKind, Table, Value};
 
 #[derive(Debug)]
 pub(crate) enum Kind {
@@ -21,6 +23,16 @@ pub(crate) enum Kind {
     /// Comma-separated percentages, e.g. budget alert thresholds.
     Percentages,
     Bool,
+    /// Named rows of non-negative numbers, written as a TOML table (or
+    /// JSON object) of tables: `{"row": {"field": 1.5}}`.
+    NumberTable {
+        /// The fields a row may have.
+        fields: &'static [&'static str],
+        /// The fields every row must have.
+        required: &'static [&'static str],
+        /// A valid example, shown when a value is rejected.
+        example: &'static str,
+    },
 }
 
 const TRUE_WORDS: [&str; 4] = ["true", "1", "yes", "on"];
@@ -62,11 +74,22 @@ impl Kind {
             }),
             Kind::Percentages => parse_percentages(raw),
             Kind::Bool => parse_bool(raw),
+            Kind::NumberTable {
+                fields,
+                required,
+                example,
+            } => parse_number_table(raw, fields, required)
+                .map(Value::Table)
+                .map_err(|reason| format!("{reason}; write it like {example}")),
         }
     }
 
     pub(crate) fn is_list(&self) -> bool {
         matches!(self, Kind::Percentages)
+    }
+
+    pub(crate) fn is_table(&self) -> bool {
+        matches!(self, Kind::NumberTable { .. })
     }
 }
 
@@ -135,6 +158,47 @@ fn parse_percentages(raw: &str) -> Result<Value, String> {
         })
         .collect::<Result<Vec<f64>, String>>()
         .map(Value::List)
+}
+
+/// JSON text (as `claude config set` takes it, and as tables from files are
+/// handed over) into validated rows.
+fn parse_number_table(raw: &str, fields: &[&str], required: &[&str]) -> Result<Table, String> {
+    let json: serde_json::Value =
+        serde_json::from_str(raw).map_err(|_| "expected a table (a JSON object)".to_owned())?;
+    let serde_json::Value::Object(rows) = json else {
+        return Err("expected a table (a JSON object)".to_owned());
+    };
+    let mut table = Table::new();
+    for (name, row) in rows {
+        if name.trim().is_empty() {
+            return Err("a row name must not be empty".to_owned());
+        }
+        let serde_json::Value::Object(row) = row else {
+            return Err(format!("`{name}` must be a table of numbers"));
+        };
+        let mut parsed = BTreeMap::new();
+        for (field, value) in row {
+            if !fields.contains(&field.as_str()) {
+                return Err(format!(
+                    "`{name}` has an unknown field `{field}` (known: {})",
+                    fields.join(", ")
+                ));
+            }
+            let number = match &value {
+                serde_json::Value::Number(n) => n.as_f64(),
+                serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            }
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| format!("`{name}.{field}` must be a number of at least 0"))?;
+            parsed.insert(field, number);
+        }
+        if let Some(missing) = required.iter().find(|f| !parsed.contains_key(**f)) {
+            return Err(format!("`{name}` needs `{missing}`"));
+        }
+        table.insert(name, parsed);
+    }
+    Ok(table)
 }
 
 fn parse_bool(raw: &str) -> Result<Value, String> {
@@ -256,6 +320,42 @@ mod tests {
         assert!(is_truthy(" YES "));
         assert!(!is_truthy("0"));
         assert!(!is_truthy("banana"));
+    }
+
+    #[test]
+    fn number_tables() {
+        let kind = Kind::NumberTable {
+            fields: &["input", "output", "cache_read"],
+            required: &["input", "output"],
+            example: "{\"m\": {\"input\": 1, \"output\": 2}}",
+        };
+        let Ok(Value::Table(t)) =
+            kind.parse(r#"{"us.m": {"input": 3.3, "output": "16.5"}, "b": {"input": 0, "output": 1, "cache_read": 0.1}}"#)
+        else {
+            panic!("valid table rejected")
+        };
+        assert_eq!(t["us.m"]["input"], 3.3);
+        assert_eq!(t["us.m"]["output"], 16.5);
+        assert_eq!(t["b"]["cache_read"], 0.1);
+        for (bad, needle) in [
+            ("[1]", "a JSON object"),
+            ("not json", "a JSON object"),
+            (r#"{"m": 3}"#, "table of numbers"),
+            (r#"{"m": {"input": 1}}"#, "needs `output`"),
+            (r#"{"m": {"input": 1, "output": -2}}"#, "at least 0"),
+            (
+                r#"{"m": {"input": 1, "output": 2, "bogus": 1}}"#,
+                "unknown field `bogus`",
+            ),
+            (r#"{"": {"input": 1, "output": 2}}"#, "must not be empty"),
+        ] {
+            let err = kind.parse(bad).unwrap_err();
+            assert!(
+                err.contains(needle) && err.contains("write it like"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(kind.is_table() && !kind.is_list() && !Kind::Bool.is_table());
     }
 
     #[test]

@@ -34,5 +34,5 @@ pub use permissions::{MergedPermissions, Sourced};
 pub use policy::PolicyOverride;
 pub use registry::{describe, key_names, validate};
 pub use settings::{SettingsFile, SettingsScope};
-pub use value::{Origin, ProviderKind, Resolved, Value};
+pub use value::{Origin, ProviderKind, Resolved, Table, Value};
 pub use write::{set_value, unset_value};

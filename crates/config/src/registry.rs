@@ -182,6 +182,54 @@ pub(crate) static KEYS: &[KeySpec] = &[
         }],
         description: "Mark the prompt for caching, which cuts cost and latency of long sessions.",
     },
+    KeySpec {
+        name: "pricing.overrides",
+        kind: Kind::NumberTable {
+            fields: &[
+                "input",
+                "output",
+                "cache_write_5m",
+                "cache_write_1h",
+                "cache_read",
+            ],
+            required: &["input", "output"],
+            example: r#"{"us.anthropic.claude-sonnet-4-5-20250929-v1:0": {"input": 3.3, "output": 16.5}} (USD per million tokens)"#,
+        },
+        default: None,
+        env: &[],
+        description: "Prices that replace the built-in catalog's, per model ID as sent (base ID, profile ID or ARN), in USD per million tokens: input, output, and optionally cache_write_5m, cache_write_1h, cache_read.",
+    },
+    KeySpec {
+        name: "audit.enabled",
+        kind: Kind::Bool,
+        default: Some("true"),
+        env: &[],
+        description: "Append one JSON line per model invocation and tool execution to audit.jsonl in the config directory.",
+    },
+    KeySpec {
+        name: "audit.include_content",
+        kind: Kind::Bool,
+        default: Some("false"),
+        env: &[],
+        description: "Also write prompts, replies and tool inputs to the audit log (off: metadata only).",
+    },
+    KeySpec {
+        name: "audit.max_bytes",
+        kind: Kind::Integer {
+            min: 4096,
+            max: 1 << 40,
+        },
+        default: Some("10485760"),
+        env: &[],
+        description: "Size at which audit.jsonl is rotated to audit.jsonl.1 (five old files are kept).",
+    },
+    KeySpec {
+        name: "audit.principal_lookup",
+        kind: Kind::Bool,
+        default: Some("true"),
+        env: &[],
+        description: "Ask STS GetCallerIdentity (free, no permission needed) once per run so audit lines name the AWS principal.",
+    },
 ];
 
 /// Below this similarity a suggestion is more confusing than helpful.
@@ -276,8 +324,15 @@ pub(crate) fn parse(
 pub(crate) enum Raw {
     Text(String),
     List(Vec<String>),
-    /// A table, object, null or other shape no key accepts; `shown` is how
+    /// A table or object, as JSON; only table keys accept it. `shown` is how
     /// the file spells it.
+    Table {
+        json: serde_json::Value,
+        shown: String,
+        what: &'static str,
+    },
+    /// Null or another shape no key accepts; `shown` is how the file spells
+    /// it.
     Unsupported {
         shown: String,
         what: &'static str,
@@ -297,6 +352,13 @@ pub(crate) fn parse_raw(spec: &KeySpec, raw: Raw, origin: Origin) -> Result<Valu
         Raw::List(items) => Err(invalid(
             format!("[{}]", items.join(", ")),
             "expected a single value, not a list".to_owned(),
+        )),
+        Raw::Table { json, .. } if spec.kind.is_table() => {
+            parse(spec, &json.to_string(), Some(origin))
+        }
+        Raw::Table { shown, what, .. } => Err(invalid(
+            shown,
+            format!("expected a single value, not {what}"),
         )),
         Raw::Unsupported { shown, what } => Err(invalid(
             shown,
@@ -382,6 +444,8 @@ mod tests {
             "retry.base_delay_ms",
             "retry.max_delay_ms",
             "prompt_caching",
+            "pricing.overrides",
+            "audit.include_content",
         ] {
             assert!(find(key).is_some(), "{key}");
         }
@@ -523,6 +587,24 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().contains("not a table"));
+        let overrides = find("pricing.overrides").unwrap();
+        let json = serde_json::json!({"m": {"input": 1, "output": 2}});
+        assert_eq!(
+            parse_raw(
+                overrides,
+                Raw::Table {
+                    json,
+                    shown: "{…}".into(),
+                    what: "a table",
+                },
+                Origin::Default
+            )
+            .unwrap()
+            .to_string(),
+            r#"{"m":{"input":1,"output":2}}"#
+        );
+        let err = parse_raw(overrides, Raw::Text("3".into()), Origin::Default).unwrap_err();
+        assert!(err.to_string().contains("write it like"), "{err}");
     }
 
     fn env_of<'a>(

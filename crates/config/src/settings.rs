@@ -142,7 +142,8 @@ pub(crate) fn json_raw(value: &Json) -> Raw {
     };
     match value {
         Json::Array(items) => Raw::List(items.iter().map(text).collect()),
-        Json::Object(_) => Raw::Unsupported {
+        Json::Object(_) => Raw::Table {
+            json: value.clone(),
             shown: value.to_string(),
             what: "an object",
         },

@@ -1,5 +1,6 @@
 //! Effective values, the layer each one came from, and the provider choice.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -15,7 +16,13 @@ pub enum Value {
     Num(f64),
     Bool(bool),
     List(Vec<f64>),
+    /// Named rows of named numbers, e.g. `pricing.overrides`: model ID →
+    /// field → USD per million tokens.
+    Table(Table),
 }
+
+/// The shape of [`Value::Table`].
+pub type Table = BTreeMap<String, BTreeMap<String, f64>>;
 
 /// Prints the value the way a user would type it on the command line, so
 /// `/status` output can be pasted back into `claude config set`.
@@ -35,7 +42,31 @@ impl fmt::Display for Value {
                 }
                 Ok(())
             }
+            // JSON, the form `claude config set` accepts back.
+            Value::Table(rows) => {
+                let json: serde_json::Map<String, serde_json::Value> = rows
+                    .iter()
+                    .map(|(name, fields)| {
+                        let fields = fields
+                            .iter()
+                            .map(|(k, n)| (k.clone(), json_number(*n)))
+                            .collect();
+                        (name.clone(), serde_json::Value::Object(fields))
+                    })
+                    .collect();
+                write!(f, "{}", serde_json::Value::Object(json))
+            }
         }
+    }
+}
+
+/// Whole numbers without `.0`, as a person would write them.
+fn json_number(n: f64) -> serde_json::Value {
+    const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if n.fract() == 0.0 && n.abs() < EXACT_INT {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Value::from(n)
     }
 }
 
@@ -168,6 +199,11 @@ mod tests {
         assert_eq!(Value::Int(10).to_string(), "10");
         assert_eq!(Value::Bool(false).to_string(), "false");
         assert_eq!(Value::Str("eu-west-1".into()).to_string(), "eu-west-1");
+        let table = Value::Table(BTreeMap::from([(
+            "m".to_owned(),
+            BTreeMap::from([("input".to_owned(), 3.0), ("output".to_owned(), 16.5)]),
+        )]));
+        assert_eq!(table.to_string(), r#"{"m":{"input":3,"output":16.5}}"#);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn set_value(
         Some(spanned) => spanned,
         None => Spanned::parse(&path, String::new())?,
     };
-    spanned.check_settable(&path, spec.name)?;
+    spanned.check_settable(&path, spec.name, spec.kind.is_table())?;
     let mut doc = spanned.into_mut();
     config_toml::set(&mut doc, spec.name, &value);
     write_atomically(&path, &doc.to_string())?;
@@ -110,6 +110,31 @@ mod tests {
             fs::read_to_string(&path).unwrap(),
             "# team defaults\n[bedrock]\nprofile = \"dev\" # sso\nregion = \"eu-west-1\"\n\n[future]\nkey = 1\n"
         );
+    }
+
+    #[test]
+    fn set_accepts_a_price_table_as_json() {
+        let tmp = tempfile::tempdir().unwrap();
+        let o = opts(tmp.path());
+        let json = r#"{"anthropic.claude-3-haiku-20240307-v1:0": {"input": 0.2, "output": 1}}"#;
+        let path = set_value(&o, Scope::User, "pricing.overrides", json).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "[pricing.overrides.\"anthropic.claude-3-haiku-20240307-v1:0\"]\ninput = 0.2\noutput = 1\n"
+        );
+        set_value(
+            &o,
+            Scope::User,
+            "pricing.overrides",
+            r#"{"m": {"input": 1, "output": 2}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "[pricing.overrides.m]\ninput = 1\noutput = 2\n"
+        );
+        let err = set_value(&o, Scope::User, "pricing.overrides", "cheap").unwrap_err();
+        assert!(err.to_string().contains("write it like"), "{err}");
     }
 
     #[test]

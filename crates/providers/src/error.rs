@@ -109,6 +109,21 @@ pub enum ProviderError {
         partial: Box<Message>,
         ctx: Box<CallContext>,
     },
+    /// Refused before sending: a budget is spent. Nothing was billed.
+    BudgetExceeded {
+        scope: BudgetScope,
+        /// What was spent against which limit, and how to raise it.
+        message: String,
+    },
+}
+
+/// Which budget refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetScope {
+    /// `budget.monthly_usd` with `budget.action = block`.
+    Monthly,
+    /// `--max-budget-usd` for one run.
+    Run,
 }
 
 impl ProviderError {
@@ -122,6 +137,14 @@ impl ProviderError {
             ProviderError::Service { .. } => 7,
             ProviderError::Invalid { .. } => 8,
             ProviderError::Interrupted { .. } => 9,
+            ProviderError::BudgetExceeded {
+                scope: BudgetScope::Monthly,
+                ..
+            } => 10,
+            ProviderError::BudgetExceeded {
+                scope: BudgetScope::Run,
+                ..
+            } => 11,
         }
     }
 
@@ -134,6 +157,7 @@ impl ProviderError {
             | ProviderError::Service { request_id, .. }
             | ProviderError::Invalid { request_id, .. }
             | ProviderError::Interrupted { request_id, .. } => request_id.as_deref(),
+            ProviderError::BudgetExceeded { .. } => None,
         }
     }
 
@@ -158,6 +182,14 @@ impl ProviderError {
             ProviderError::Service { code, .. }
             | ProviderError::Invalid { code, .. }
             | ProviderError::Interrupted { code, .. } => code.clone(),
+            ProviderError::BudgetExceeded {
+                scope: BudgetScope::Monthly,
+                ..
+            } => "budget_exceeded".into(),
+            ProviderError::BudgetExceeded {
+                scope: BudgetScope::Run,
+                ..
+            } => "max_budget_usd".into(),
         }
     }
 }
@@ -165,6 +197,7 @@ impl ProviderError {
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ProviderError::BudgetExceeded { message, .. } => f.write_str(message),
             ProviderError::AccessDenied {
                 kind, message, ctx, ..
             } => access_denied(f, *kind, message, ctx),

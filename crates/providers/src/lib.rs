@@ -14,6 +14,6 @@ pub mod resolve;
 pub mod retry;
 mod suggest;
 
-pub use error::{CallContext, ProviderError};
+pub use error::{BudgetScope, CallContext, ProviderError};
 pub use provider::{CallOptions, Completion, EventSink, Provider, ProviderEvent, RetryNotice};
 pub use suggest::did_you_mean;

@@ -26,6 +26,8 @@ pub struct RetryNotice {
     /// The attempt about to start, 1-based.
     pub next_attempt: u32,
     pub max_attempts: u32,
+    /// The attempt that failed, for the usage ledger and audit log.
+    pub failed: FailedAttempt,
 }
 
 impl std::fmt::Display for RetryNotice {
@@ -68,7 +70,7 @@ pub struct Completion {
     pub failed_attempts: Vec<FailedAttempt>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedAttempt {
     pub code: String,
     pub request_id: Option<String>,

@@ -127,10 +127,11 @@ pub async fn with_retries<A: Attempt + Sync>(
                 hint,
                 error,
             }) => {
-                failed.push(FailedAttempt {
+                let this = FailedAttempt {
                     code: error.code(),
                     request_id: error.request_id().map(str::to_string),
-                });
+                };
+                failed.push(this.clone());
                 if n >= max {
                     return Err(error.with_attempts(n));
                 }
@@ -141,6 +142,7 @@ pub async fn with_retries<A: Attempt + Sync>(
                     wait,
                     next_attempt: n,
                     max_attempts: max,
+                    failed: this,
                 }));
                 tokio::time::sleep(wait).await;
             }

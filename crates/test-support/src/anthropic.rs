@@ -348,7 +348,9 @@ async fn respond(
     }
     let body = streamed(move |sink| async move {
         for event in &events {
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             if !sink.send(sse(event)).await {
                 return;
             }

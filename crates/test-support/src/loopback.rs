@@ -167,6 +167,8 @@ pub enum Operation {
     GetGuardrail,
     /// STS `POST /` with `Action=GetCallerIdentity`.
     GetCallerIdentity,
+    /// AWS Budgets `POST /` with `X-Amz-Target: AWSBudgetServiceGateway.CreateBudget`.
+    CreateBudget,
     /// Anthropic `POST /v1/messages`.
     Messages,
     /// Anything the server does not implement.

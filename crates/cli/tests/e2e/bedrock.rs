@@ -20,6 +20,16 @@ fn sigv4_server() -> BedrockServer {
     })
 }
 
+/// The model invocations the server saw; the audit log's STS
+/// GetCallerIdentity, which goes to the same endpoint, is not one.
+fn invocations(server: &BedrockServer) -> Vec<claude_test_support::RecordedRequest> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.operation, Operation::Invoke | Operation::InvokeStream))
+        .collect()
+}
+
 /// A world whose AWS credentials come from the environment and whose
 /// Bedrock endpoint is the loopback server.
 fn world(server: &BedrockServer) -> World {
@@ -40,7 +50,7 @@ fn streams_a_reply_with_the_pinned_body() {
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hello"]);
     r.ok();
     assert_eq!(r.stdout(), "Hello from Bedrock, streamed.\n");
-    let reqs = server.requests();
+    let reqs = invocations(&server);
     assert_eq!(reqs.len(), 1, "exactly one HTTP request");
     let req = &reqs[0];
     assert_eq!(req.operation, Operation::InvokeStream);
@@ -81,7 +91,7 @@ fn no_stream_uses_invoke_model() {
     assert_eq!(j["usage"]["input_tokens"], 12);
     assert_eq!(j["usage"]["output_tokens"], 8);
     assert!(j["request_id"].as_str().is_some());
-    assert_eq!(server.requests()[0].operation, Operation::Invoke);
+    assert_eq!(invocations(&server)[0].operation, Operation::Invoke);
 }
 
 #[test]
@@ -112,8 +122,7 @@ fn spec_session_commands_work_in_print_mode() {
     }
     w.set("CLAUDE_PROVIDER", "bedrock");
     w.run(&["-p", "hi"]).ok();
-    let ids: Vec<_> = server
-        .requests()
+    let ids: Vec<_> = invocations(&server)
         .iter()
         .map(|r| r.model_id.clone().unwrap())
         .collect();
@@ -149,7 +158,11 @@ fn access_denied_gives_the_iam_fix_and_request_id() {
     ] {
         assert!(e.contains(needle), "missing {needle}:\n{e}");
     }
-    assert_eq!(server.requests().len(), 1, "access denied is never retried");
+    assert_eq!(
+        invocations(&server).len(),
+        1,
+        "access denied is never retried"
+    );
 
     server.push(Reply::marketplace_denied());
     let r = w.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"]);
@@ -239,7 +252,7 @@ fn throttling_is_retried_and_announced_then_explained() {
     for n in 2..=4 {
         assert!(e.contains(&format!("(attempt {n} of 10)")), "{e}");
     }
-    assert_eq!(server.requests().len(), 4);
+    assert_eq!(invocations(&server).len(), 4);
 
     let mut w = world(&server);
     w.set("CLAUDE_CODE_MAX_RETRIES", "2");
@@ -296,7 +309,7 @@ fn mid_stream_exception_after_content_keeps_the_partial_reply() {
         r.stderr()
     );
     assert_eq!(
-        server.requests().len(),
+        invocations(&server).len(),
         1,
         "content was shown: no silent retry"
     );
@@ -383,7 +396,7 @@ fn credentials_from_a_profile_file_and_aws_profile() {
     w2.set("AWS_ENDPOINT_URL", server.url());
     w2.run(&["--provider", "bedrock", "--model", "haiku", "-p", "hi"])
         .ok();
-    assert_eq!(server.requests().len(), 3);
+    assert_eq!(invocations(&server).len(), 3);
 }
 
 #[test]

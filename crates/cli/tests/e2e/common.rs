@@ -75,6 +75,17 @@ impl World {
         c
     }
 
+    /// The same command as a plain `std::process::Command`, for tests that
+    /// need its pipes or a pseudo-terminal.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("claude"));
+        c.env_clear().current_dir(&self.cwd);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run(self.cmd().args(args).output().unwrap())
     }

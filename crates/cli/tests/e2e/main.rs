@@ -4,5 +4,7 @@
 mod bedrock;
 mod common;
 mod config;
+mod cost;
 mod doctor;
 mod dry_run;
+mod session;

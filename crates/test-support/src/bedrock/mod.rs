@@ -1,10 +1,12 @@
 //! A loopback Amazon Bedrock: the runtime's InvokeModel and InvokeModelWithResponseStream,
-//! the control-plane reads a `doctor` makes, and STS GetCallerIdentity, all on one port
-//! (the AWS SDK lets every service's endpoint point at the same URL).
+//! the control-plane reads a `doctor` makes, STS GetCallerIdentity and AWS Budgets
+//! CreateBudget, all on one port (the AWS SDK lets every service's endpoint point at the
+//! same URL).
 //!
 //! It answers with Bedrock's recorded wire format, validates bodies and credentials the
 //! way Bedrock does, and records every request for assertions.
 
+mod budgets;
 mod control_plane;
 mod reply;
 mod sts;
@@ -70,6 +72,8 @@ struct State {
     control_plane: Mutex<ControlPlane>,
     requests: Mutex<Vec<RecordedRequest>>,
     replies: Mutex<VecDeque<Reply>>,
+    /// `(account, name)` of each budget CreateBudget made.
+    budgets: Mutex<Vec<(String, String)>>,
 }
 
 impl BedrockServer {
@@ -83,6 +87,7 @@ impl BedrockServer {
             control_plane: Mutex::new(opts.control_plane),
             requests: Mutex::new(Vec::new()),
             replies: Mutex::new(VecDeque::new()),
+            budgets: Mutex::new(Vec::new()),
         });
         let handler_state = state.clone();
         let loopback = Loopback::start(
@@ -127,9 +132,21 @@ struct Route {
 enum Service {
     Bedrock,
     Sts,
+    Budgets,
 }
 
 fn route(req: &Request<Bytes>) -> Route {
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    if req.method() == Method::POST && budgets::is_budgets_request(target) {
+        return Route {
+            operation: budgets::operation(target),
+            resource: None,
+            service: Service::Budgets,
+        };
+    }
     let segments: Vec<&str> = req.uri().path().split('/').skip(1).collect();
     let label = |s: &str| Some(percent_decode(s));
     let bedrock = |operation, resource| Route {
@@ -174,6 +191,7 @@ async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
     if let Err(refusal) = state.authenticate(&recorded, route.service) {
         return match route.service {
             Service::Sts => sts::error(&refusal),
+            Service::Budgets => budgets::sigv4_error(&refusal),
             Service::Bedrock => error_response(403, refusal.shape(), refusal.message()),
         };
     }
@@ -193,7 +211,9 @@ async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
                 .await
         }
         Operation::GetCallerIdentity => sts::caller_identity(&lock(&state.control_plane).caller),
+        Operation::CreateBudget => budgets::create_budget(&recorded, &mut lock(&state.budgets)),
         Operation::Other if route.service == Service::Sts => sts::unknown_action(req.body()),
+        Operation::Other if route.service == Service::Budgets => budgets::unknown_operation(),
         Operation::Other => error_response(
             404,
             "UnknownOperationException",
@@ -223,10 +243,11 @@ impl State {
                     service: match service {
                         Service::Bedrock => "bedrock",
                         Service::Sts => "sts",
+                        Service::Budgets => "budgets",
                     },
                 },
             ),
-            Auth::Bearer(_) if service == Service::Sts => Ok(()),
+            Auth::Bearer(_) if service != Service::Bedrock => Ok(()),
             Auth::Bearer(token) => match authorization {
                 None => Err(SigV4Error::Missing),
                 Some(value) if value.strip_prefix("Bearer ") == Some(token.as_str()) => Ok(()),

@@ -268,6 +268,14 @@ struct Plan {
     exception: Option<(String, String)>,
 }
 
+/// Tokio's timer rounds even a zero sleep up to its next 1 ms tick, which
+/// would throttle a fast stream to 1,000 events a second.
+async fn pause(delay: std::time::Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 impl Plan {
     fn script(&mut self, model: &str, text: Option<&str>, tools: &[ToolCall], usage: Usage) {
         self.events = messages::reply_events(Dialect::Bedrock, model, text, tools, &usage);
@@ -279,14 +287,14 @@ impl Plan {
             let mut first_byte = None;
             let events = self.events.iter().map(Value::to_string);
             for event in events {
-                tokio::time::sleep(self.delay).await;
+                pause(self.delay).await;
                 first_byte.get_or_insert_with(|| millis(started));
                 if !sink.send(chunk_frame(&event, ids::in_range(2, 61))).await {
                     return;
                 }
             }
             if let Some(usage) = self.metrics {
-                tokio::time::sleep(self.delay).await;
+                pause(self.delay).await;
                 let first_byte = *first_byte.get_or_insert_with(|| millis(started));
                 let stop = message_stop(&usage, millis(started), first_byte);
                 if !sink

@@ -2,26 +2,46 @@
 //! the first line of stdout, then serves default replies (any credentials) until killed.
 //! `GET /__admin/requests` lists what it has received.
 
+use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut port = 0;
+    let mut long_reply_words = 0usize;
     while let Some(arg) = args.next() {
-        let value = match arg.strip_prefix("--port=") {
-            Some(v) => Some(v.to_owned()),
-            None if arg == "--port" => args.next(),
-            None => usage(&format!("unknown argument {arg}")),
+        let (name, value) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), args.next()),
         };
-        port = match value.as_deref().map(str::parse) {
-            Some(Ok(p)) => p,
-            _ => usage("--port needs a number from 0 to 65535"),
-        };
+        match name.as_str() {
+            "--port" => {
+                port = match value.as_deref().map(str::parse) {
+                    Some(Ok(p)) => p,
+                    _ => usage("--port needs a number from 0 to 65535"),
+                }
+            }
+            "--long-reply" => {
+                long_reply_words = match value.as_deref().map(str::parse) {
+                    Some(Ok(n)) => n,
+                    _ => usage("--long-reply needs a number of words"),
+                }
+            }
+            _ => usage(&format!("unknown argument {arg}")),
+        }
     }
     let server = BedrockServer::start(BedrockOptions {
         port,
         ..BedrockOptions::default()
     });
+    if long_reply_words > 0 {
+        // One long streamed reply per request (two words per text delta), for
+        // measuring streaming throughput.
+        let text = "lorem ipsum ".repeat(long_reply_words / 2);
+        for _ in 0..20 {
+            server.push(Reply::text(text.clone()));
+        }
+    }
     #[allow(clippy::print_stdout)]
     {
         println!("{}", server.url());
@@ -34,7 +54,9 @@ fn main() {
 fn usage(problem: &str) -> ! {
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("loopback-bedrock: {problem}\nusage: loopback-bedrock [--port N]");
+        eprintln!(
+            "loopback-bedrock: {problem}\nusage: loopback-bedrock [--port N] [--long-reply WORDS]"
+        );
     }
     std::process::exit(2);
 }

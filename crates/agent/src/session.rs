@@ -1,0 +1,569 @@
+//! A conversation: its messages, its model, its transcript and its cost.
+//!
+//! The session owns the provider it was started with and never changes it;
+//! the model may change within the provider. Every turn is written ahead to
+//! the transcript so nothing shown is ever lost.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use claude_protocol::{
+    BlockDelta, ContentBlock, Message, MessageContent, MessagesRequest, Role, StreamEvent, Usage,
+};
+use claude_providers::resolve::ResolveError;
+use claude_providers::{CallOptions, Completion, Provider, ProviderError, ProviderEvent};
+use serde::Serialize;
+
+use crate::setup::Runtime;
+use crate::transcript::{
+    AssistantRecord, LoadedSession, SessionMeta, Transcript, TranscriptError, TranscriptStore,
+    new_uuid, summary_message,
+};
+
+/// What a session reports while a turn runs; the front end renders it.
+#[derive(Debug, Clone)]
+pub enum TurnEvent {
+    Provider(ProviderEvent),
+    /// Older turns were summarised because the context was about to overflow.
+    AutoCompacted {
+        tokens_before: u64,
+        tokens_after: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("cancelled")]
+    Cancelled { partial: String },
+    #[error(transparent)]
+    Transcript(#[from] TranscriptError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(
+        "This session was recorded with the {recorded} provider, and you cannot switch providers mid-session. Start a new session instead: `claude --provider {requested}` (or resume it with `claude --provider {recorded} --resume {id}`)."
+    )]
+    ProviderMismatch {
+        recorded: String,
+        requested: String,
+        id: String,
+    },
+    #[error(transparent)]
+    Transcript(#[from] TranscriptError),
+    #[error(transparent)]
+    Model(#[from] ResolveError),
+}
+
+/// What one billed request cost, for `/cost`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestCost {
+    pub model: String,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    /// `turn`, `summary` (from /wipe, /compact or auto-compaction).
+    pub kind: &'static str,
+}
+
+/// Per-model totals for `/cost`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModelTotals {
+    pub model: String,
+    pub requests: u32,
+    pub usage: Usage,
+    pub cost_usd: f64,
+}
+
+pub struct Session {
+    pub id: String,
+    pub runtime: Runtime,
+    provider: Box<dyn Provider>,
+    pub messages: Vec<Message>,
+    transcript: Option<Transcript>,
+    store: TranscriptStore,
+    cwd: PathBuf,
+    entrypoint: &'static str,
+    pub costs: Vec<RequestCost>,
+    /// Input tokens (cache included) of the last request: the context size.
+    pub last_context_tokens: Option<u64>,
+    pub started: Instant,
+}
+
+const HANDOFF_PROMPT: &str = "Write a handoff summary of this conversation for a fresh session that will continue the work without seeing it. Include: the goal, decisions made and why, facts established, files or notes involved, open questions, and the next steps. Be complete but concise; use short Markdown sections. Reply with the summary only.";
+const QUICK_PROMPT: &str = "Write the essentials of this conversation for a fresh session: the goal, the current state and the next step, in at most five bullet points. Reply with the bullets only.";
+
+impl Session {
+    pub async fn start(
+        runtime: Runtime,
+        store: TranscriptStore,
+        cwd: PathBuf,
+        entrypoint: &'static str,
+        persist: bool,
+    ) -> Result<Session, SessionError> {
+        let id = new_uuid();
+        let transcript = if persist {
+            Some(store.create(meta(&runtime, &id, &cwd, entrypoint))?)
+        } else {
+            None
+        };
+        Ok(Session {
+            id,
+            provider: runtime.connect().await,
+            runtime,
+            messages: Vec::new(),
+            transcript,
+            store,
+            cwd,
+            entrypoint,
+            costs: Vec::new(),
+            last_context_tokens: None,
+            started: Instant::now(),
+        })
+    }
+
+    /// Continues a recorded session; refuses a different provider.
+    pub async fn resume(
+        mut runtime: Runtime,
+        store: TranscriptStore,
+        loaded: LoadedSession,
+        explicit_model: bool,
+    ) -> Result<Session, SessionError> {
+        let requested = runtime.provider.as_str().to_string();
+        if loaded.meta.provider != requested {
+            return Err(SessionError::ProviderMismatch {
+                recorded: loaded.meta.provider.clone(),
+                requested,
+                id: loaded.meta.session_id.clone(),
+            });
+        }
+        if !explicit_model && !loaded.last_model.is_empty() {
+            let model = runtime.resolve_model(&loaded.last_model)?;
+            runtime.use_model(model);
+        }
+        let transcript = store.reopen(&loaded)?;
+        let costs = loaded
+            .usage
+            .iter()
+            .map(|(model, usage, cost)| RequestCost {
+                model: model.clone(),
+                usage: *usage,
+                cost_usd: *cost,
+                kind: "turn",
+            })
+            .collect();
+        Ok(Session {
+            id: loaded.meta.session_id.clone(),
+            provider: runtime.connect().await,
+            runtime,
+            messages: normalize(loaded.messages),
+            transcript: Some(transcript),
+            store,
+            cwd: PathBuf::from(&loaded.meta.cwd),
+            entrypoint: "repl",
+            costs,
+            last_context_tokens: None,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn transcript_path(&self) -> Option<PathBuf> {
+        self.transcript.as_ref().map(|t| t.path().to_path_buf())
+    }
+
+    /// Switches the model within the provider.
+    pub fn set_model(&mut self, requested: &str) -> Result<(), SessionError> {
+        let model = self.runtime.resolve_model(requested)?;
+        self.runtime.use_model(model);
+        if let Some(t) = &mut self.transcript {
+            t.model_switch(&self.runtime.model.model_id)?;
+        }
+        Ok(())
+    }
+
+    pub fn totals(&self) -> Vec<ModelTotals> {
+        let mut out: Vec<ModelTotals> = Vec::new();
+        for c in &self.costs {
+            let i = match out.iter().position(|t| t.model == c.model) {
+                Some(i) => i,
+                None => {
+                    out.push(ModelTotals {
+                        model: c.model.clone(),
+                        ..Default::default()
+                    });
+                    out.len() - 1
+                }
+            };
+            let t = &mut out[i];
+            t.requests += 1;
+            t.usage.input_tokens += c.usage.input_tokens;
+            t.usage.output_tokens += c.usage.output_tokens;
+            t.usage.cache_creation_input_tokens += c.usage.cache_creation_input_tokens;
+            t.usage.cache_read_input_tokens += c.usage.cache_read_input_tokens;
+            t.cost_usd += c.cost_usd;
+        }
+        out
+    }
+
+    pub fn total_cost(&self) -> f64 {
+        self.costs.iter().map(|c| c.cost_usd).sum()
+    }
+
+    /// The context's size in tokens: measured on the last request, estimated
+    /// (4 characters a token) for what was added since or when unknown.
+    pub fn context_tokens(&self) -> u64 {
+        estimate_tokens(&self.messages).max(self.last_context_tokens.unwrap_or(0))
+    }
+
+    fn request(&self, messages: Vec<Message>) -> MessagesRequest {
+        MessagesRequest {
+            max_tokens: self.runtime.max_tokens,
+            messages,
+            ..Default::default()
+        }
+    }
+
+    /// One user turn: written ahead, sent, streamed, recorded.
+    pub async fn turn<C: Future<Output = ()>>(
+        &mut self,
+        text: &str,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+        cancel: C,
+    ) -> Result<Completion, TurnError> {
+        self.maybe_auto_compact(text, sink).await?;
+        let user = Message::user(text);
+        if let Some(t) = &mut self.transcript {
+            t.user(&user)?;
+        }
+        push_merged(&mut self.messages, user);
+        let request = self.request(self.messages.clone());
+        let uuid = new_uuid();
+        let (result, partial) = self.call(&request, &uuid, sink, cancel).await;
+        match result {
+            Some(Ok(done)) => {
+                self.record(&uuid, &done, false, "turn")?;
+                self.messages.push(done.message.clone());
+                Ok(done)
+            }
+            Some(Err(e)) => {
+                if let ProviderError::Interrupted { partial, .. } = &e {
+                    self.keep_partial(&uuid, partial.content.text())?;
+                }
+                Err(TurnError::Provider(e))
+            }
+            None => {
+                self.keep_partial(&uuid, partial.clone())?;
+                Err(TurnError::Cancelled { partial })
+            }
+        }
+    }
+
+    /// Streams one request; `None` when cancelled. Text deltas are written to
+    /// the transcript before the sink shows them.
+    async fn call<C: Future<Output = ()>>(
+        &mut self,
+        request: &MessagesRequest,
+        uuid: &str,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+        cancel: C,
+    ) -> (Option<Result<Completion, ProviderError>>, String) {
+        let options = CallOptions {
+            model_id: self.runtime.model.model_id.clone(),
+            stream: self.runtime.stream,
+        };
+        let mut shown = String::new();
+        let mut transcript = self.transcript.as_mut();
+        let mut forward = |ev: ProviderEvent| {
+            match &ev {
+                ProviderEvent::Stream(StreamEvent::ContentBlockDelta {
+                    delta: BlockDelta::TextDelta { text },
+                    ..
+                }) => {
+                    if let Some(t) = transcript.as_mut() {
+                        // A failed write must not stop the reply; the final
+                        // line is retried when the turn completes.
+                        let _ = t.delta(uuid, text);
+                    }
+                    shown.push_str(text);
+                }
+                ProviderEvent::Retry(_) => shown.clear(),
+                _ => {}
+            }
+            sink(TurnEvent::Provider(ev));
+        };
+        let provider = &self.provider;
+        let result = tokio::select! {
+            r = provider.call(request, &options, &mut forward) => Some(r),
+            () = cancel => None,
+        };
+        (result, shown)
+    }
+
+    fn cost_of(&self, usage: &Usage) -> f64 {
+        self.runtime.cost(usage)
+    }
+
+    fn record(
+        &mut self,
+        uuid: &str,
+        done: &Completion,
+        incomplete: bool,
+        kind: &'static str,
+    ) -> Result<(), TranscriptError> {
+        let cost = self.cost_of(&done.usage);
+        self.costs.push(RequestCost {
+            model: self.runtime.model.model_id.clone(),
+            usage: done.usage,
+            cost_usd: cost,
+            kind,
+        });
+        self.last_context_tokens = Some(
+            done.usage.input_tokens
+                + done.usage.cache_read_input_tokens
+                + done.usage.cache_creation_input_tokens
+                + done.usage.output_tokens,
+        );
+        if kind != "turn" {
+            return Ok(());
+        }
+        if let Some(t) = &mut self.transcript {
+            t.assistant(
+                uuid,
+                &AssistantRecord {
+                    message: &done.message,
+                    model: &self.runtime.model.model_id,
+                    message_id: "",
+                    stop_reason: done.stop_reason.as_deref(),
+                    usage: &done.usage,
+                    cost_usd: cost,
+                    request_id: done.request_id.as_deref(),
+                    incomplete,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Keeps what the user saw of a reply that did not complete.
+    fn keep_partial(&mut self, uuid: &str, text: String) -> Result<(), TranscriptError> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let message = Message::assistant(vec![ContentBlock::text(format!(
+            "{text}\n\n[reply incomplete: interrupted]"
+        ))]);
+        if let Some(t) = &mut self.transcript {
+            t.assistant(
+                uuid,
+                &AssistantRecord {
+                    message: &message,
+                    model: &self.runtime.model.model_id,
+                    message_id: "",
+                    stop_reason: None,
+                    usage: &Usage::default(),
+                    cost_usd: 0.0,
+                    request_id: None,
+                    incomplete: true,
+                },
+            )?;
+        }
+        self.messages.push(message);
+        Ok(())
+    }
+
+    /// Asks the current model for a summary of the conversation.
+    async fn summarise(
+        &mut self,
+        quick: bool,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Result<String, TurnError> {
+        let mut messages = self.messages.clone();
+        push_merged(
+            &mut messages,
+            Message::user(if quick { QUICK_PROMPT } else { HANDOFF_PROMPT }),
+        );
+        let request = self.request(messages);
+        let uuid = new_uuid();
+        let (result, _) = self
+            .call(&request, &uuid, sink, std::future::pending())
+            .await;
+        let done = result.unwrap_or_else(|| unreachable!("summaries are not cancellable"))?;
+        self.record(&uuid, &done, false, "summary")?;
+        Ok(done.message.content.text())
+    }
+
+    /// `/wipe`: summarise, clear, and continue in a fresh session seeded with
+    /// the summary. Returns the summary; the session's id changes.
+    pub async fn wipe(
+        &mut self,
+        quick: bool,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Result<String, TurnError> {
+        let summary = if self.messages.is_empty() {
+            String::new()
+        } else {
+            self.summarise(quick, sink).await?
+        };
+        self.id = new_uuid();
+        self.messages.clear();
+        self.last_context_tokens = None;
+        if self.transcript.is_some() {
+            let mut t =
+                self.store
+                    .create(meta(&self.runtime, &self.id, &self.cwd, self.entrypoint))?;
+            if !summary.is_empty() {
+                t.compact_boundary(&summary)?;
+            }
+            self.transcript = Some(t);
+        }
+        if !summary.is_empty() {
+            self.messages.push(summary_message(&summary));
+        }
+        Ok(summary)
+    }
+
+    /// `/clear`: a fresh session with no summary.
+    pub fn clear(&mut self) -> Result<(), TranscriptError> {
+        self.id = new_uuid();
+        self.messages.clear();
+        self.last_context_tokens = None;
+        if self.transcript.is_some() {
+            self.transcript = Some(self.store.create(meta(
+                &self.runtime,
+                &self.id,
+                &self.cwd,
+                self.entrypoint,
+            ))?);
+        }
+        Ok(())
+    }
+
+    /// `/compact`: replace the conversation with its summary, same session.
+    pub async fn compact(
+        &mut self,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Result<String, TurnError> {
+        if self.messages.is_empty() {
+            return Ok(String::new());
+        }
+        let summary = self.summarise(false, sink).await?;
+        if let Some(t) = &mut self.transcript {
+            t.compact_boundary(&summary)?;
+        }
+        self.messages = vec![summary_message(&summary)];
+        self.last_context_tokens = None;
+        Ok(summary)
+    }
+
+    /// Summarises older turns when the next request would not fit the
+    /// model's context window.
+    async fn maybe_auto_compact(
+        &mut self,
+        next: &str,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Result<(), TurnError> {
+        let before = self.context_tokens() + (next.len() as u64).div_ceil(4);
+        if before <= self.runtime.auto_compact_threshold() || self.messages.len() < 2 {
+            return Ok(());
+        }
+        self.compact(sink).await?;
+        sink(TurnEvent::AutoCompacted {
+            tokens_before: before,
+            tokens_after: self.context_tokens(),
+        });
+        Ok(())
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+fn meta(runtime: &Runtime, id: &str, cwd: &std::path::Path, entrypoint: &str) -> SessionMeta {
+    SessionMeta {
+        session_id: id.to_string(),
+        provider: runtime.provider.as_str().to_string(),
+        region: runtime.bedrock.as_ref().map(|b| b.region.clone()),
+        model: runtime.model.model_id.clone(),
+        cwd: cwd.display().to_string(),
+        entrypoint: entrypoint.to_string(),
+    }
+}
+
+/// Adds a message, merging it into the previous one when both are the
+/// user's (a reply lost to a crash, or a summary seed), since the API wants
+/// turns to alternate.
+fn push_merged(messages: &mut Vec<Message>, message: Message) {
+    match messages.last_mut() {
+        Some(last) if last.role == message.role => {
+            let mut blocks = into_blocks(std::mem::replace(
+                &mut last.content,
+                MessageContent::Blocks(Vec::new()),
+            ));
+            blocks.extend(into_blocks(message.content));
+            last.content = MessageContent::Blocks(blocks);
+        }
+        _ => messages.push(message),
+    }
+}
+
+fn into_blocks(c: MessageContent) -> Vec<ContentBlock> {
+    match c {
+        MessageContent::Text(t) => vec![ContentBlock::text(t)],
+        MessageContent::Blocks(b) => b,
+    }
+}
+
+fn normalize(messages: Vec<Message>) -> Vec<Message> {
+    let mut out = Vec::with_capacity(messages.len());
+    for m in messages {
+        push_merged(&mut out, m);
+    }
+    // A conversation must start with the user.
+    while out.first().is_some_and(|m| m.role == Role::Assistant) {
+        out.remove(0);
+    }
+    out
+}
+
+fn estimate_tokens(messages: &[Message]) -> u64 {
+    let chars: usize = messages
+        .iter()
+        .map(|m| match &m.content {
+            MessageContent::Text(t) => t.len(),
+            MessageContent::Blocks(b) => b
+                .iter()
+                .map(|b| serde_json::to_string(b).map_or(0, |s| s.len()))
+                .sum(),
+        })
+        .sum();
+    (chars as u64).div_ceil(4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_user_messages_merge() {
+        let mut m = vec![Message::user("a")];
+        push_merged(&mut m, Message::user("b"));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].content.text(), "ab");
+        push_merged(&mut m, Message::assistant(vec![ContentBlock::text("c")]));
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn normalize_drops_leading_assistant_and_merges() {
+        let m = normalize(vec![
+            Message::assistant(vec![ContentBlock::text("x")]),
+            Message::user("a"),
+            Message::user("b"),
+        ]);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].role, Role::User);
+    }
+}

@@ -1,0 +1,429 @@
+//! The interactive session: line editing and history, streamed replies,
+//! a spinner until the first token, Ctrl-C to cancel a reply, built-in
+//! slash commands.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use claude_agent::Runtime;
+use claude_agent::session::{Session, TurnError, TurnEvent};
+use claude_config::Config;
+use claude_protocol::{BlockDelta, StreamEvent};
+use claude_providers::ProviderEvent;
+use indicatif::{ProgressBar, ProgressStyle};
+use rustyline::error::ReadlineError;
+
+use crate::args::RunArgs;
+use crate::print::header;
+use crate::render::{MarkdownStream, Style};
+use crate::sessions;
+
+const COMMANDS: &[(&str, &str)] = &[
+    ("/help", "this list"),
+    (
+        "/model [alias|id]",
+        "show or switch the model (same provider)",
+    ),
+    ("/cost", "this session's tokens and cost by model"),
+    (
+        "/status",
+        "provider, region, endpoint, model, context size and config files",
+    ),
+    (
+        "/wipe [quick]",
+        "write a handoff summary, clear the context, continue in a fresh session seeded with it",
+    ),
+    ("/clear", "clear the context without a summary"),
+    (
+        "/compact",
+        "replace the conversation with a summary, same session",
+    ),
+    ("/exit", "leave (Ctrl-D works too)"),
+];
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn dim(s: &str) -> String {
+    if color() {
+        format!("\x1b[2m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut session = match rt.block_on(sessions::open(args, cfg, runtime, "repl")) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut editor = rustyline::DefaultEditor::new()?;
+    let history = cfg.user_dir().join("repl_history");
+    let _ = editor.load_history(&history);
+
+    println!("{}", dim(&format!("claude · {}", header(&session))));
+    if !session.messages.is_empty() {
+        println!(
+            "{}",
+            dim(&format!(
+                "Resumed session {} ({} messages).",
+                session.id,
+                session.messages.len()
+            ))
+        );
+    }
+    println!(
+        "{}",
+        dim("/help for commands · Ctrl-C cancels a reply · Ctrl-D exits")
+    );
+
+    if let Some(p) = &args.prompt {
+        rt.block_on(turn(&mut session, p));
+    }
+    loop {
+        let mut line = match editor.readline("> ") {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        // A trailing backslash continues the prompt on the next line.
+        while line.ends_with('\\') {
+            line.pop();
+            line.push('\n');
+            match editor.readline("… ") {
+                Ok(more) => line.push_str(&more),
+                Err(ReadlineError::Interrupted) => {
+                    line.clear();
+                    break;
+                }
+                Err(ReadlineError::Eof) => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(trimmed);
+        if trimmed.starts_with('/') {
+            if !rt.block_on(command(&mut session, cfg, trimmed)) {
+                break;
+            }
+        } else {
+            rt.block_on(turn(&mut session, trimmed));
+        }
+    }
+    let _ = editor.save_history(&history);
+    if let Some(p) = session.transcript_path() {
+        println!(
+            "{}",
+            dim(&format!(
+                "Session saved to {}; resume with `claude --resume {}`.",
+                p.display(),
+                session.id
+            ))
+        );
+    }
+    Ok(0)
+}
+
+/// Shows a spinner until the first token, then streams Markdown.
+struct TurnView {
+    spinner: Option<ProgressBar>,
+    markdown: MarkdownStream,
+}
+
+impl TurnView {
+    fn new(label: &str) -> Self {
+        let spinner = std::io::stderr().is_terminal().then(|| {
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.set_message(label.to_string());
+            pb.enable_steady_tick(Duration::from_millis(80));
+            pb
+        });
+        let style = if color() {
+            Style::Ansi {
+                width: terminal_width(),
+            }
+        } else {
+            Style::Plain
+        };
+        Self {
+            spinner,
+            markdown: MarkdownStream::new(style),
+        }
+    }
+
+    fn stop_spinner(&mut self) {
+        if let Some(s) = self.spinner.take() {
+            s.finish_and_clear();
+        }
+    }
+
+    fn event(&mut self, ev: TurnEvent) {
+        match ev {
+            TurnEvent::Provider(ProviderEvent::Stream(StreamEvent::ContentBlockDelta {
+                delta: BlockDelta::TextDelta { text },
+                ..
+            })) => {
+                self.stop_spinner();
+                let out = self.markdown.push(&text);
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(out.as_bytes());
+                let _ = stdout.flush();
+            }
+            TurnEvent::Provider(ProviderEvent::Retry(notice)) => match &self.spinner {
+                Some(s) => s.set_message(notice.to_string()),
+                None => eprintln!("claude: {notice}"),
+            },
+            TurnEvent::AutoCompacted {
+                tokens_before,
+                tokens_after,
+            } => {
+                let msg = format!(
+                    "The context was nearly full ({tokens_before} tokens): older turns were summarised ({tokens_after} tokens now)."
+                );
+                match &self.spinner {
+                    Some(s) => s.println(dim(&msg)),
+                    None => eprintln!("claude: {msg}"),
+                }
+            }
+            TurnEvent::Provider(_) => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        self.stop_spinner();
+        let rest = self.markdown.finish();
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(rest.as_bytes());
+        let _ = stdout.flush();
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}
+
+async fn turn(session: &mut Session, text: &str) {
+    let mut view = TurnView::new("Thinking…");
+    let mut sink = |ev: TurnEvent| view.event(ev);
+    let cancel = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let result = session.turn(text, &mut sink, cancel).await;
+    view.finish();
+    println!();
+    match result {
+        Ok(_) => {}
+        Err(TurnError::Cancelled { .. }) => {
+            println!("{}", dim("[cancelled — what was shown is kept]"))
+        }
+        Err(TurnError::Provider(e)) => {
+            if matches!(e, claude_providers::ProviderError::Interrupted { .. }) {
+                println!("{}", dim("[reply incomplete]"));
+            }
+            eprintln!("claude: {e}");
+        }
+        Err(TurnError::Transcript(e)) => eprintln!("claude: {e}"),
+    }
+    books(session);
+    println!(
+        "{}",
+        dim(&format!(
+            "── {} · {} tokens in context",
+            header(session),
+            session.context_tokens()
+        ))
+    );
+}
+
+/// Budget alerts and recording problems, and the session id the ledger
+/// files the next requests under (it changes on /wipe and /clear).
+fn books(session: &Session) {
+    if let Some(books) = &session.runtime.accounting {
+        books.set_session(&session.id);
+        for notice in books.take_notices() {
+            eprintln!("claude: {notice}");
+        }
+    }
+}
+
+/// Runs a slash command; `false` ends the session.
+async fn command(session: &mut Session, cfg: &Config, line: &str) -> bool {
+    let (name, arg) = match line.split_once(char::is_whitespace) {
+        Some((n, a)) => (n, a.trim()),
+        None => (line, ""),
+    };
+    let keep_going = run_command(session, cfg, name, arg).await;
+    books(session);
+    keep_going
+}
+
+async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str) -> bool {
+    match name {
+        "/exit" | "/quit" => return false,
+        "/help" => {
+            for (c, what) in COMMANDS {
+                println!("  {c:<20} {what}");
+            }
+        }
+        "/model" if arg.is_empty() => {
+            let m = &session.runtime.model;
+            println!("Model: {} ({})", m.model_id, m.reason);
+        }
+        "/model" => match session.set_model(arg) {
+            Ok(()) => {
+                let m = &session.runtime.model;
+                println!(
+                    "Model: {} ({}); max_tokens {}",
+                    m.model_id, m.reason, session.runtime.max_tokens
+                );
+            }
+            Err(e) => eprintln!("claude: {e}"),
+        },
+        "/cost" => cost(session),
+        "/status" => status(session, cfg),
+        "/wipe" | "/compact" => {
+            let quick = arg == "quick";
+            let mut view = TurnView::new("Writing the handoff summary…");
+            let mut sink = |ev: TurnEvent| {
+                if let TurnEvent::Provider(ProviderEvent::Retry(n)) = &ev {
+                    eprintln!("claude: {n}");
+                }
+            };
+            let result = if name == "/wipe" {
+                session.wipe(quick, &mut sink).await
+            } else {
+                session.compact(&mut sink).await
+            };
+            view.stop_spinner();
+            match result {
+                Ok(summary) if summary.is_empty() => {
+                    println!("Nothing to summarise; the context is empty.")
+                }
+                Ok(summary) => {
+                    let mut md = MarkdownStream::new(if color() {
+                        Style::Ansi {
+                            width: terminal_width(),
+                        }
+                    } else {
+                        Style::Plain
+                    });
+                    print!("{}{}", md.push(&summary), md.finish());
+                    if name == "/wipe" {
+                        println!(
+                            "\n{}",
+                            dim(&format!(
+                                "Context cleared. New session {} starts from this summary.",
+                                session.id
+                            ))
+                        );
+                    } else {
+                        println!(
+                            "\n{}",
+                            dim(&format!(
+                                "Conversation compacted: {} tokens in context now.",
+                                session.context_tokens()
+                            ))
+                        );
+                    }
+                }
+                Err(e) => eprintln!("claude: {e}"),
+            }
+        }
+        "/clear" => match session.clear() {
+            Ok(()) => println!(
+                "{}",
+                dim(&format!("Context cleared. New session {}.", session.id))
+            ),
+            Err(e) => eprintln!("claude: {e}"),
+        },
+        other => {
+            let names = COMMANDS
+                .iter()
+                .map(|(c, _)| c.split_whitespace().next().unwrap_or(c));
+            match claude_providers::did_you_mean(other, names) {
+                Some(s) => {
+                    eprintln!("Unknown command {other}. Did you mean {s}? (/help lists them)")
+                }
+                None => eprintln!("Unknown command {other}. /help lists the commands."),
+            }
+        }
+    }
+    true
+}
+
+fn cost(session: &Session) {
+    // The ledger's view (failed but billed attempts, cache savings, pricing.overrides), as `claude cost` shows it.
+    if let Some(books) = &session.runtime.accounting {
+        match books.session_report() {
+            Ok(report) => print!("{}", crate::cost_cmd::session_cost(&report)),
+            Err(e) => eprintln!("claude: {e}"),
+        }
+        return;
+    }
+    let totals = session.totals();
+    if totals.is_empty() {
+        println!("No requests yet in this session.");
+        return;
+    }
+    println!(
+        "{:<48} {:>5} {:>10} {:>10} {:>11} {:>11} {:>10}",
+        "model", "reqs", "input", "output", "cache read", "cache write", "cost"
+    );
+    for t in &totals {
+        println!(
+            "{:<48} {:>5} {:>10} {:>10} {:>11} {:>11} {:>10}",
+            t.model,
+            t.requests,
+            t.usage.input_tokens,
+            t.usage.output_tokens,
+            t.usage.cache_read_input_tokens,
+            t.usage.cache_creation_input_tokens,
+            format!("${:.6}", t.cost_usd)
+        );
+    }
+    println!(
+        "{:<48} {:>5} {:>66}",
+        "total",
+        totals.iter().map(|t| t.requests).sum::<u32>(),
+        format!("${:.6}", session.total_cost())
+    );
+}
+
+fn status(session: &Session, cfg: &Config) {
+    let rt = &session.runtime;
+    println!("Session:  {}", session.id);
+    if let Some(p) = session.transcript_path() {
+        println!("Transcript: {}", p.display());
+    }
+    for line in rt.describe() {
+        println!("{line}");
+    }
+    let window = rt.model.info.map_or(200_000, |i| i.context_window);
+    println!(
+        "context: {} tokens of {window} ({}%)",
+        session.context_tokens(),
+        session.context_tokens() * 100 / window.max(1)
+    );
+    println!("config files:");
+    for f in cfg.files() {
+        println!("  {}", f.path.display());
+    }
+    if cfg.files().is_empty() {
+        println!("  (none; defaults in effect)");
+    }
+}
