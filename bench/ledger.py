@@ -30,14 +30,16 @@ def main():
     claude = os.path.join(rel, "claude")
     results = {}
     for name, args in [("claude cost monthly", ["cost", "monthly"]), ("claude cost daily", ["cost", "daily"]),
-                       ("claude cost", ["cost"]), ("claude cost model --breakdown", ["cost", "model", "--breakdown"])]:
+                       ("claude cost", ["cost"]), ("claude cost model --breakdown", ["cost", "model", "--breakdown"]),
+                       ("claude cost session (reads every row)", ["cost", "session"]),
+                       ("claude cost skill (reads every row)", ["cost", "skill"])]:
         walls = []
         for _ in range(RUNS):
             t = time.perf_counter()
             subprocess.run([claude] + args, env=env, check=True, stdout=subprocess.DEVNULL)
             walls.append((time.perf_counter() - t) * 1000)
         results[name] = statistics.median(walls)
-        print(f"{name:<34} over {ROWS:,} rows: median {results[name]:.1f} ms ({RUNS} runs)")
+        print(f"{name:<40} over {ROWS:,} rows: median {results[name]:.1f} ms ({RUNS} runs)")
     ok = results["claude cost monthly"] < 100
     print(f"target `claude cost monthly` < 100 ms: {'met' if ok else 'MISSED'}")
     write = float(out.split("ledger write: mean ")[1].split(" ")[0])

@@ -5,13 +5,17 @@
 //! (tools, permissions, hooks) plug in here; nothing in this crate prints.
 
 pub mod accounting;
+pub mod agentic;
 pub mod budgets;
 pub mod caching;
 pub mod doctor;
 pub mod iam;
+pub mod memory;
 pub mod models;
+pub mod permissions;
 pub mod session;
 pub mod setup;
+pub mod tools;
 pub mod transcript;
 
 pub use setup::{Runtime, SetupError};

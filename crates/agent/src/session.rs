@@ -9,12 +9,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use claude_protocol::{
-    BlockDelta, ContentBlock, Message, MessageContent, MessagesRequest, Role, StreamEvent, Usage,
+    BlockDelta, ContentBlock, Message, MessageContent, MessagesRequest, Role, StreamEvent,
+    SystemPrompt, Usage,
 };
 use claude_providers::resolve::ResolveError;
 use claude_providers::{CallOptions, Completion, Provider, ProviderError, ProviderEvent};
 use serde::Serialize;
 
+use crate::agentic::{Agent, PermissionDenial, denial_block, result_block, tool_uses};
 use crate::setup::Runtime;
 use crate::transcript::{
     AssistantRecord, LoadedSession, SessionMeta, Transcript, TranscriptError, TranscriptStore,
@@ -30,6 +32,22 @@ pub enum TurnEvent {
         tokens_before: u64,
         tokens_after: u64,
     },
+    ToolStarted {
+        id: String,
+        name: String,
+        key_arg: String,
+    },
+    ToolFinished {
+        id: String,
+        name: String,
+        summary: String,
+        is_error: bool,
+    },
+    ToolDenied {
+        id: String,
+        name: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +58,18 @@ pub enum TurnError {
     Cancelled { partial: String },
     #[error(transparent)]
     Transcript(#[from] TranscriptError),
+    #[error("stopped after {turns} turns (--max-turns); the model wanted to go on")]
+    MaxTurns { turns: u32 },
 }
+
+/// What the last turn did, for print mode's result.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TurnStats {
+    pub num_turns: u32,
+    pub permission_denials: Vec<PermissionDenial>,
+}
+
+const INTERRUPTED: &str = "The user interrupted this tool call (Ctrl-C) before it finished; it was stopped. Ask before retrying it.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -90,6 +119,8 @@ pub struct Session {
     /// Input tokens (cache included) of the last request: the context size.
     pub last_context_tokens: Option<u64>,
     pub started: Instant,
+    pub agent: Option<Agent>,
+    pub last_turn: TurnStats,
 }
 
 const HANDOFF_PROMPT: &str = "Write a handoff summary of this conversation for a fresh session that will continue the work without seeing it. Include: the goal, decisions made and why, facts established, files or notes involved, open questions, and the next steps. Be complete but concise; use short Markdown sections. Reply with the summary only.";
@@ -121,6 +152,8 @@ impl Session {
             costs: Vec::new(),
             last_context_tokens: None,
             started: Instant::now(),
+            agent: None,
+            last_turn: TurnStats::default(),
         })
     }
 
@@ -166,6 +199,8 @@ impl Session {
             costs,
             last_context_tokens: None,
             started: Instant::now(),
+            agent: None,
+            last_turn: TurnStats::default(),
         })
     }
 
@@ -218,14 +253,32 @@ impl Session {
     }
 
     fn request(&self, messages: Vec<Message>) -> MessagesRequest {
+        let (tools, system) = match &self.agent {
+            Some(a) => (a.declared(), Some(SystemPrompt::Text(a.system()))),
+            None => (Vec::new(), None),
+        };
         MessagesRequest {
             max_tokens: self.runtime.max_tokens,
             messages,
+            tools,
+            system,
             ..Default::default()
         }
     }
 
-    /// One user turn: written ahead, sent, streamed, recorded.
+    /// Turns on the tool loop with these tools, permissions and memory.
+    pub fn enable_tools(&mut self, mut agent: Agent) {
+        agent.ctx.session_id.clone_from(&self.id);
+        self.agent = Some(agent);
+    }
+
+    /// The request the next turn would send (for `/context` and dry runs).
+    pub fn preview_request(&self) -> MessagesRequest {
+        self.request(self.messages.clone())
+    }
+
+    /// One user turn: written ahead, sent, streamed, recorded; with tools
+    /// enabled, the tool loop runs until the model ends its turn.
     pub async fn turn<C: Future<Output = ()>>(
         &mut self,
         text: &str,
@@ -238,26 +291,150 @@ impl Session {
             t.user(&user)?;
         }
         push_merged(&mut self.messages, user);
-        let request = self.request(self.messages.clone());
-        let uuid = new_uuid();
-        let (result, partial) = self.call(&request, &uuid, sink, cancel).await;
-        match result {
-            Some(Ok(done)) => {
-                self.record(&uuid, &done, false, "turn")?;
-                self.messages.push(done.message.clone());
-                Ok(done)
-            }
-            Some(Err(e)) => {
-                if let ProviderError::Interrupted { partial, .. } = &e {
-                    self.keep_partial(&uuid, partial.content.text())?;
+        self.last_turn = TurnStats::default();
+        let cancel = std::pin::pin!(cancel);
+        let mut cancel = cancel;
+        loop {
+            self.last_turn.num_turns += 1;
+            let request = self.request(self.messages.clone());
+            let uuid = new_uuid();
+            let (result, partial) = self.call(&request, &uuid, sink, cancel.as_mut()).await;
+            let done = match result {
+                Some(Ok(done)) => done,
+                Some(Err(e)) => {
+                    if let ProviderError::Interrupted { partial, .. } = &e {
+                        self.keep_partial(&uuid, partial.content.text())?;
+                    }
+                    return Err(TurnError::Provider(e));
                 }
-                Err(TurnError::Provider(e))
+                None => {
+                    self.keep_partial(&uuid, partial.clone())?;
+                    return Err(TurnError::Cancelled { partial });
+                }
+            };
+            self.record(&uuid, &done, false, "turn")?;
+            self.messages.push(done.message.clone());
+            let uses = tool_uses(&done.message);
+            if uses.is_empty() || self.agent.is_none() {
+                return Ok(done);
             }
-            None => {
-                self.keep_partial(&uuid, partial.clone())?;
-                Err(TurnError::Cancelled { partial })
+            let (results, cancelled) = self.run_tools(uses, sink, cancel.as_mut()).await;
+            let message = Message {
+                role: Role::User,
+                content: MessageContent::Blocks(results),
+            };
+            if let Some(t) = &mut self.transcript {
+                t.user(&message)?;
+            }
+            self.messages.push(message);
+            if cancelled {
+                return Err(TurnError::Cancelled {
+                    partial: String::new(),
+                });
+            }
+            let max = self.agent.as_ref().and_then(|a| a.max_turns);
+            if max.is_some_and(|m| self.last_turn.num_turns >= m) {
+                return Err(TurnError::MaxTurns {
+                    turns: self.last_turn.num_turns,
+                });
             }
         }
+    }
+
+    /// Answers every `tool_use` of one reply, in order, ids matched. Calls
+    /// are authorised one by one; runs of read-only calls execute
+    /// concurrently. Returns the results and whether the user cancelled.
+    async fn run_tools(
+        &mut self,
+        uses: Vec<(String, String, serde_json::Value)>,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+        mut cancel: std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> (Vec<ContentBlock>, bool) {
+        let Some(agent) = self.agent.as_mut() else {
+            return (Vec::new(), false);
+        };
+        let mut results: Vec<Option<ContentBlock>> = vec![None; uses.len()];
+        let mut allowed = Vec::new();
+        for (i, (id, name, input)) in uses.iter().enumerate() {
+            match agent.authorize(name, input).await {
+                Ok(()) => allowed.push(i),
+                Err(reason) => {
+                    sink(TurnEvent::ToolDenied {
+                        id: id.clone(),
+                        name: name.clone(),
+                        reason: reason.clone(),
+                    });
+                    self.last_turn.permission_denials.push(PermissionDenial {
+                        tool_name: name.clone(),
+                        tool_use_id: id.clone(),
+                        tool_input: input.clone(),
+                    });
+                    results[i] = Some(denial_block(id, &reason));
+                }
+            }
+        }
+        // Consecutive read-only calls form one concurrent batch.
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        for i in allowed {
+            let ro = agent.is_read_only(&uses[i].1);
+            match batches.last_mut() {
+                Some(b) if ro && b.iter().all(|j| agent.is_read_only(&uses[*j].1)) => b.push(i),
+                _ => batches.push(vec![i]),
+            }
+        }
+        let mut cancelled = false;
+        for batch in batches {
+            if cancelled {
+                for i in batch {
+                    results[i] = Some(denial_block(&uses[i].0, INTERRUPTED));
+                }
+                continue;
+            }
+            for &i in &batch {
+                let (id, name, input) = &uses[i];
+                agent.note_touched(input);
+                sink(TurnEvent::ToolStarted {
+                    id: id.clone(),
+                    name: name.clone(),
+                    key_arg: agent.key_arg(name, input),
+                });
+            }
+            let agent_ref = &*agent;
+            let runs = batch
+                .iter()
+                .map(|&i| agent_ref.run(&uses[i].1, uses[i].2.clone()));
+            let joined = futures_util::future::join_all(runs);
+            let outs = tokio::select! {
+                outs = joined => Some(outs),
+                () = cancel.as_mut() => None,
+            };
+            match outs {
+                Some(outs) => {
+                    for (&i, out) in batch.iter().zip(outs) {
+                        sink(TurnEvent::ToolFinished {
+                            id: uses[i].0.clone(),
+                            name: uses[i].1.clone(),
+                            summary: out.summary.clone(),
+                            is_error: out.is_error,
+                        });
+                        results[i] = Some(result_block(&uses[i].0, &out));
+                    }
+                }
+                None => {
+                    cancelled = true;
+                    for &i in &batch {
+                        sink(TurnEvent::ToolFinished {
+                            id: uses[i].0.clone(),
+                            name: uses[i].1.clone(),
+                            summary: "interrupted".into(),
+                            is_error: true,
+                        });
+                        results[i] = Some(denial_block(&uses[i].0, INTERRUPTED));
+                    }
+                }
+            }
+        }
+        (results.into_iter().flatten().collect(), cancelled)
     }
 
     /// Streams one request; `None` when cancelled. Text deltas are written to
@@ -267,7 +444,7 @@ impl Session {
         request: &MessagesRequest,
         uuid: &str,
         sink: &mut (dyn FnMut(TurnEvent) + Send),
-        cancel: C,
+        cancel: std::pin::Pin<&mut C>,
     ) -> (Option<Result<Completion, ProviderError>>, String) {
         let options = CallOptions {
             model_id: self.runtime.model.model_id.clone(),
@@ -386,9 +563,8 @@ impl Session {
         );
         let request = self.request(messages);
         let uuid = new_uuid();
-        let (result, _) = self
-            .call(&request, &uuid, sink, std::future::pending())
-            .await;
+        let never = std::pin::pin!(std::future::pending::<()>());
+        let (result, _) = self.call(&request, &uuid, sink, never).await;
         let done = result.unwrap_or_else(|| unreachable!("summaries are not cancellable"))?;
         self.record(&uuid, &done, false, "summary")?;
         Ok(done.message.content.text())

@@ -74,6 +74,26 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_session_persistence: bool,
 
+    /// Permission rules to allow without asking, e.g. "Bash(git status:*)" "Edit".
+    #[arg(long = "allowedTools", alias = "allowed-tools", value_name = "RULES", num_args = 1.., value_delimiter = ',')]
+    pub allowed_tools: Vec<String>,
+
+    /// Permission rules to deny, e.g. "Bash(rm *)" "WebFetch".
+    #[arg(long = "disallowedTools", alias = "disallowed-tools", value_name = "RULES", num_args = 1.., value_delimiter = ',')]
+    pub disallowed_tools: Vec<String>,
+
+    /// Permission mode: default, acceptEdits, plan or bypassPermissions.
+    #[arg(long, value_name = "MODE")]
+    pub permission_mode: Option<String>,
+
+    /// Allow every tool call except those denied by rules (bypassPermissions mode).
+    #[arg(long)]
+    pub dangerously_skip_permissions: bool,
+
+    /// Extra directories the tools may read (and, in acceptEdits, edit) without asking.
+    #[arg(long = "add-dir", value_name = "DIR", num_args = 1..)]
+    pub add_dir: Vec<std::path::PathBuf>,
+
     /// Print mode: stop at this many US dollars for this run (result subtype error_max_budget_usd, exit 11).
     #[arg(long, value_name = "USD", value_parser = positive_usd)]
     pub max_budget_usd: Option<f64>,

@@ -15,35 +15,38 @@ pub enum AuditCommand {
         lines: usize,
     },
     /// Lines that match every filter given (exit 1 when none do).
-    Search {
-        /// From this day (UTC), YYYY-MM-DD.
-        #[arg(long, value_name = "DATE")]
-        since: Option<String>,
-        /// Through this day (UTC), YYYY-MM-DD.
-        #[arg(long, value_name = "DATE")]
-        until: Option<String>,
-        /// model-invocation, tool-execution or budget-refusal.
-        #[arg(long)]
-        event: Option<String>,
-        /// Part of the model ID.
-        #[arg(long)]
-        model: Option<String>,
-        /// A tool name, e.g. Bash.
-        #[arg(long)]
-        tool: Option<String>,
-        /// A request id, as CloudTrail and Bedrock invocation logs show it.
-        #[arg(long)]
-        request_id: Option<String>,
-        /// A session id.
-        #[arg(long)]
-        session: Option<String>,
-        /// Part of the principal's ARN.
-        #[arg(long)]
-        principal: Option<String>,
-        /// Text anywhere in the line.
-        #[arg(long)]
-        text: Option<String>,
-    },
+    Search(Box<SearchArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// From this day (UTC), YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Through this day (UTC), YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// model-invocation, tool-execution or budget-refusal.
+    #[arg(long)]
+    event: Option<String>,
+    /// Part of the model ID.
+    #[arg(long)]
+    model: Option<String>,
+    /// A tool name, e.g. Bash.
+    #[arg(long)]
+    tool: Option<String>,
+    /// A request id, as CloudTrail and Bedrock invocation logs show it.
+    #[arg(long)]
+    request_id: Option<String>,
+    /// A session id.
+    #[arg(long)]
+    session: Option<String>,
+    /// Part of the principal's ARN.
+    #[arg(long)]
+    principal: Option<String>,
+    /// Text anywhere in the line.
+    #[arg(long)]
+    text: Option<String>,
 }
 
 fn audit(cfg: &Config) -> Audit {
@@ -69,17 +72,18 @@ pub fn run(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<i32> {
     }
     let lines = match cmd {
         AuditCommand::Tail { lines } => log.tail(lines)?,
-        AuditCommand::Search {
-            since,
-            until,
-            event,
-            model,
-            tool,
-            request_id,
-            session,
-            principal,
-            text,
-        } => {
+        AuditCommand::Search(args) => {
+            let SearchArgs {
+                since,
+                until,
+                event,
+                model,
+                tool,
+                request_id,
+                session,
+                principal,
+                text,
+            } = *args;
             let day = |d: Option<String>| d.as_deref().map(Date::parse).transpose();
             let (since, until) = match (day(since), day(until)) {
                 (Ok(s), Ok(u)) => (s, u),

@@ -87,7 +87,7 @@ async fn print_turn(
     prompt: String,
 ) -> anyhow::Result<i32> {
     let format = args.output_format;
-    let mut session = match sessions::open(args, cfg, runtime, "print").await {
+    let mut session = match sessions::open(args, cfg, runtime, "print", None).await {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -101,7 +101,8 @@ async fn print_turn(
                 "cwd": cfg.project_root(),
                 "model": session.runtime.model.model_id,
                 "provider": session.runtime.provider.as_str(),
-                "tools": [],
+                "tools": session.preview_request().tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+                "permissionMode": session.agent.as_ref().map(|a| a.permissions.mode().as_str()),
             })
         );
     }
@@ -132,7 +133,8 @@ async fn print_turn(
         "type": "result",
         "session_id": session.id,
         "duration_ms": elapsed,
-        "num_turns": 1,
+        "num_turns": session.last_turn.num_turns,
+        "permission_denials": session.last_turn.permission_denials,
         "total_cost_usd": cost,
         "usage": usage,
         "model": session.runtime.model.model_id,
@@ -177,6 +179,15 @@ async fn print_turn(
             result_line["error"] =
                 json!({"code": e.code(), "message": e.to_string(), "request_id": e.request_id()});
             e.exit_code()
+        }
+        Err(TurnError::MaxTurns { turns }) => {
+            eprintln!(
+                "claude: stopped after {turns} turns (--max-turns {turns}); raise --max-turns to let the model go on."
+            );
+            result_line["subtype"] = json!("error_max_turns");
+            result_line["is_error"] = json!(true);
+            result_line["result"] = json!("");
+            12
         }
         Err(TurnError::Transcript(e)) => {
             eprintln!("claude: {e}");
@@ -238,6 +249,31 @@ impl Renderer {
     fn event(&mut self, ev: TurnEvent) {
         let ev = match ev {
             TurnEvent::Provider(ev) => ev,
+            TurnEvent::ToolStarted { name, key_arg, .. } => {
+                if self.format == OutputFormat::Text {
+                    self.finish_text();
+                    eprintln!("claude: ⏺ {name}({key_arg})");
+                }
+                return;
+            }
+            TurnEvent::ToolFinished {
+                name,
+                summary,
+                is_error,
+                ..
+            } => {
+                if self.format == OutputFormat::Text {
+                    eprintln!(
+                        "claude:   ⎿ {name}: {}{summary}",
+                        if is_error { "error: " } else { "" }
+                    );
+                }
+                return;
+            }
+            TurnEvent::ToolDenied { name, reason, .. } => {
+                eprintln!("claude: {name} denied: {reason}");
+                return;
+            }
             TurnEvent::AutoCompacted {
                 tokens_before,
                 tokens_after,

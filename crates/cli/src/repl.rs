@@ -6,12 +6,14 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use claude_agent::Runtime;
+use claude_agent::agentic::{PermissionAnswer, PermissionRequest, Prompter};
 use claude_agent::session::{Session, TurnError, TurnEvent};
 use claude_config::Config;
 use claude_protocol::{BlockDelta, StreamEvent};
 use claude_providers::ProviderEvent;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustyline::error::ReadlineError;
+use std::sync::Arc;
 
 use crate::args::RunArgs;
 use crate::print::header;
@@ -57,10 +59,11 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut session = match rt.block_on(sessions::open(args, cfg, runtime, "repl")) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
+    let mut session =
+        match rt.block_on(sessions::open(args, cfg, runtime, "repl", Some(prompter()))) {
+            Ok(s) => s,
+            Err(code) => return Ok(code),
+        };
     let mut editor = rustyline::DefaultEditor::new()?;
     let history = cfg.user_dir().join("repl_history");
     let _ = editor.load_history(&history);
@@ -132,6 +135,74 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
     Ok(0)
 }
 
+/// The spinner on screen, so a permission prompt can clear it first.
+static ACTIVE_SPINNER: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+fn clear_spinner() {
+    if let Ok(mut s) = ACTIVE_SPINNER.lock()
+        && let Some(pb) = s.take()
+    {
+        pb.finish_and_clear();
+    }
+}
+
+fn spinner(label: &str) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb.set_message(label.to_string());
+        pb.enable_steady_tick(Duration::from_millis(80));
+        if let Ok(mut s) = ACTIVE_SPINNER.lock() {
+            *s = Some(pb.clone());
+        }
+        pb
+    })
+}
+
+/// Asks the user about a tool call: yes once, yes and don't ask again, or
+/// no with a reason for the model.
+pub fn prompter() -> Prompter {
+    Arc::new(|req: PermissionRequest| {
+        Box::pin(async move {
+            clear_spinner();
+            let answer = tokio::task::spawn_blocking(move || ask_permission(&req)).await;
+            answer.unwrap_or(PermissionAnswer::Deny(String::new()))
+        })
+    })
+}
+
+fn ask_permission(req: &PermissionRequest) -> PermissionAnswer {
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "\n{} wants to run: {}", req.tool, req.key_arg);
+    if req.tool != "Bash" {
+        let _ = writeln!(err, "{}", dim(&req.input.to_string()));
+    }
+    let _ = write!(
+        err,
+        "  [y] yes   [a] yes, and don't ask again for {}   [n] no (and say why)  > ",
+        req.suggested_rule
+    );
+    let _ = err.flush();
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() {
+        return PermissionAnswer::Deny(String::new());
+    }
+    match line.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => PermissionAnswer::AllowOnce,
+        "a" | "always" => PermissionAnswer::AllowAlways,
+        _ => {
+            let _ = write!(err, "  Reason for the model (optional): ");
+            let _ = err.flush();
+            let mut reason = String::new();
+            let _ = std::io::stdin().read_line(&mut reason);
+            PermissionAnswer::Deny(reason.trim().to_string())
+        }
+    }
+}
+
 /// Shows a spinner until the first token, then streams Markdown.
 struct TurnView {
     spinner: Option<ProgressBar>,
@@ -140,16 +211,7 @@ struct TurnView {
 
 impl TurnView {
     fn new(label: &str) -> Self {
-        let spinner = std::io::stderr().is_terminal().then(|| {
-            let pb = ProgressBar::new_spinner();
-            pb.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            pb.set_message(label.to_string());
-            pb.enable_steady_tick(Duration::from_millis(80));
-            pb
-        });
+        let spinner = spinner(label);
         let style = if color() {
             Style::Ansi {
                 width: terminal_width(),
@@ -167,6 +229,7 @@ impl TurnView {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
         }
+        clear_spinner();
     }
 
     fn event(&mut self, ev: TurnEvent) {
@@ -196,6 +259,25 @@ impl TurnView {
                     Some(s) => s.println(dim(&msg)),
                     None => eprintln!("claude: {msg}"),
                 }
+            }
+            TurnEvent::ToolStarted { name, key_arg, .. } => {
+                self.stop_spinner();
+                let rest = self.markdown.finish();
+                println!("{rest}\n⏺ {name}({key_arg})");
+                self.spinner = spinner(&format!("Running {name}…"));
+            }
+            TurnEvent::ToolFinished {
+                summary, is_error, ..
+            } => {
+                self.stop_spinner();
+                let mark = if is_error { "error: " } else { "" };
+                println!("  ⎿ {}", dim(&format!("{mark}{summary}")));
+                self.spinner = spinner("Thinking…");
+            }
+            TurnEvent::ToolDenied { name, reason, .. } => {
+                self.stop_spinner();
+                println!("  ⎿ {}", dim(&format!("{name} denied: {reason}")));
+                self.spinner = spinner("Thinking…");
             }
             TurnEvent::Provider(_) => {}
         }
@@ -238,6 +320,7 @@ async fn turn(session: &mut Session, text: &str) {
             eprintln!("claude: {e}");
         }
         Err(TurnError::Transcript(e)) => eprintln!("claude: {e}"),
+        Err(e @ TurnError::MaxTurns { .. }) => eprintln!("claude: {e}"),
     }
     books(session);
     println!(

@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use claude_agent::Runtime;
 use claude_agent::accounting::AccountingHandle;
+use claude_agent::agentic::{Agent, AgentOptions, Prompter};
+use claude_agent::permissions::PermissionFlags;
 use claude_agent::session::Session;
 use claude_agent::transcript::{LoadedSession, SessionSummary, TranscriptStore};
 use claude_config::Config;
@@ -18,6 +20,7 @@ pub async fn open(
     cfg: &Config,
     mut runtime: Runtime,
     entrypoint: &'static str,
+    prompter: Option<Prompter>,
 ) -> Result<Session, i32> {
     // Every request of the session goes through the books: budget, ledger, audit.
     match AccountingHandle::open(cfg, &runtime, args.max_budget_usd) {
@@ -78,10 +81,40 @@ pub async fn open(
             .await
         }
     };
-    let session = result.map_err(|e| {
+    let mut session = result.map_err(|e| {
         eprintln!("claude: {e}");
         2
     })?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| cfg.project_root().to_path_buf());
+    let opts = AgentOptions {
+        flags: PermissionFlags {
+            allowed_tools: args.allowed_tools.clone(),
+            disallowed_tools: args.disallowed_tools.clone(),
+            mode: args.permission_mode.clone(),
+            add_dirs: args.add_dir.clone(),
+            dangerously_skip_permissions: args.dangerously_skip_permissions,
+        },
+        max_turns: args.max_turns,
+        prompter,
+        ask_user: None,
+    };
+    match Agent::from_config(cfg, &cwd, &session.runtime.model.model_id, opts) {
+        Ok(agent) => {
+            for w in agent
+                .permissions
+                .warnings()
+                .iter()
+                .chain(agent.memory.warnings())
+            {
+                eprintln!("claude: warning: {w}");
+            }
+            session.enable_tools(agent);
+        }
+        Err(e) => {
+            eprintln!("claude: {e}");
+            return Err(2);
+        }
+    }
     if let Some(books) = &session.runtime.accounting {
         books.set_session(&session.id);
     }

@@ -40,7 +40,7 @@ fn record(ts_ms: i64, i: usize) -> UsageRecord {
                 .into(),
         ),
         alias: None,
-        skill: (i % 4 == 0).then(|| "adr".into()),
+        skill: i.is_multiple_of(4).then(|| "adr".into()),
         purpose: "main".into(),
         input_tokens: 1200,
         output_tokens: 400,

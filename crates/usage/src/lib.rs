@@ -18,21 +18,6 @@ mod pricing;
 mod report;
 pub mod time;
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn money_never_rounds_to_zero() {
-        use super::fmt_usd;
-        assert_eq!(fmt_usd(0.0), "$0.00");
-        assert_eq!(fmt_usd(12.345), "$12.35");
-        assert_eq!(fmt_usd(0.6), "$0.60");
-        assert_eq!(fmt_usd(0.0042), "$0.0042");
-        assert_eq!(fmt_usd(0.0003406), "$0.00034");
-        assert_eq!(fmt_usd(0.0001), "$0.0001");
-        assert_eq!(fmt_usd(-0.5), "-$0.50");
-    }
-}
-
 pub use audit::{AUDIT_FILE, Audit, AuditEntry, AuditEvent, AuditQuery};
 pub use budget::{Budget, BudgetAction, BudgetCheck, BudgetStatus, amount_text, usd_to_nanos};
 pub use error::UsageError;
@@ -63,4 +48,19 @@ pub fn fmt_usd(usd: f64) -> String {
 /// Nano-dollars as US dollars.
 pub fn nanos_to_usd(nanos: i64) -> f64 {
     nanos as f64 / NANOS_PER_USD
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_never_rounds_to_zero() {
+        use super::fmt_usd;
+        assert_eq!(fmt_usd(0.0), "$0.00");
+        assert_eq!(fmt_usd(12.345), "$12.35");
+        assert_eq!(fmt_usd(0.6), "$0.60");
+        assert_eq!(fmt_usd(0.0042), "$0.0042");
+        assert_eq!(fmt_usd(0.0003406), "$0.00034");
+        assert_eq!(fmt_usd(0.0001), "$0.0001");
+        assert_eq!(fmt_usd(-0.5), "-$0.50");
+    }
 }

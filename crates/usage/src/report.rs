@@ -7,7 +7,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::budget::{Budget, BudgetStatus};
-use crate::time::Date;
+use crate::time::{DAY_MS, Date};
 use crate::{Ledger, UsageError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -21,10 +21,12 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// Days and months are grouped by UTC day number, which is far cheaper
+    /// for SQLite than formatting a date per row; [`GroupBy::label`] turns
+    /// the number into the day or month it stands for.
     fn key_sql(self) -> &'static str {
         match self {
-            GroupBy::Day => "strftime('%Y-%m-%d', ts_ms / 1000, 'unixepoch')",
-            GroupBy::Month => "strftime('%Y-%m', ts_ms / 1000, 'unixepoch')",
+            GroupBy::Day | GroupBy::Month => "CAST(ts_ms / 86400000 AS TEXT)",
             GroupBy::Session => "session_id",
             GroupBy::Model => "model_id",
             GroupBy::Skill => "COALESCE(skill, '(none)')",
@@ -36,6 +38,18 @@ impl GroupBy {
         match self {
             GroupBy::Model => "COALESCE(region, '(none)')",
             _ => "model_id",
+        }
+    }
+
+    fn label(self, key: String) -> String {
+        let day = || {
+            key.parse::<i64>()
+                .map(|d| Date::from_ms(d * crate::time::DAY_MS))
+        };
+        match (self, day()) {
+            (GroupBy::Day, Ok(d)) => d.to_string(),
+            (GroupBy::Month, Ok(d)) => d.month_key(),
+            _ => key,
         }
     }
 
@@ -125,23 +139,52 @@ pub struct Report {
 }
 
 /// Groups the ledger's rows that match `filter`.
+///
+/// Daily, monthly and model reports over whole UTC days read the per-day
+/// totals; sessions, skills, a single session or partial days read the
+/// request rows themselves. Both give the same figures.
 pub fn report(
     ledger: &Ledger,
     group: GroupBy,
     filter: &Filter,
     breakdown: bool,
 ) -> Result<Report, UsageError> {
-    let sub = if breakdown { group.sub_sql() } else { "''" };
-    let sql = format!(
-        "SELECT {key} AS k, {sub} AS s, COUNT(*), SUM(status <> 'ok'),
-            SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
-            COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(uncached_cost_nanos), 0),
-            SUM(cost_nanos IS NULL), MIN(ts_ms), MAX(ts_ms), MIN(project), MAX(canonical_model)
-         FROM requests
-         WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR session_id = ?3)
-         GROUP BY k, s ORDER BY k, s",
-        key = group.key_sql(),
-    );
+    let whole_days = |b: Option<i64>| b.is_none_or(|ms| ms.rem_euclid(DAY_MS) == 0);
+    let rollup = matches!(group, GroupBy::Day | GroupBy::Month | GroupBy::Model)
+        && filter.session.is_none()
+        && whole_days(filter.since_ms)
+        && whole_days(filter.until_ms);
+    let sub = match (breakdown, group) {
+        (false, _) => "''",
+        (true, GroupBy::Model) if rollup => "CASE region WHEN '' THEN '(none)' ELSE region END",
+        (true, _) => group.sub_sql(),
+    };
+    let sql = if rollup {
+        let key = match group {
+            GroupBy::Model => "model_id",
+            _ => "CAST(day AS TEXT)",
+        };
+        format!(
+            "SELECT {key} AS k, {sub} AS s, SUM(requests), SUM(errors),
+                SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+                SUM(cost_nanos), SUM(uncached_cost_nanos), SUM(unpriced), MIN(first_ms), MAX(last_ms),
+                NULL, MAX(canonical_model)
+             FROM daily_totals
+             WHERE day >= ?1 / 86400000 AND day < ?2 / 86400000 AND ?3 IS NULL
+             GROUP BY k, s ORDER BY k, s"
+        )
+    } else {
+        format!(
+            "SELECT {key} AS k, {sub} AS s, COUNT(*), SUM(status <> 'ok'),
+                SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+                COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(uncached_cost_nanos), 0),
+                SUM(cost_nanos IS NULL), MIN(ts_ms), MAX(ts_ms), MIN(project), MAX(canonical_model)
+             FROM requests
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR session_id = ?3)
+             GROUP BY k, s ORDER BY k, s",
+            key = group.key_sql(),
+        )
+    };
     let fail = |e| ledger.sql_error("run a report", e);
     let mut stmt = ledger.conn().prepare(&sql).map_err(fail)?;
     let mut found = stmt
@@ -155,7 +198,7 @@ pub fn report(
     while let Some(r) = found.next().map_err(fail)? {
         let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
         let part = Row {
-            key: r.get(0).map_err(fail)?,
+            key: group.label(r.get(0).map_err(fail)?),
             totals: Totals {
                 requests: n(2).map_err(fail)?,
                 errors: n(3).map_err(fail)?,
@@ -183,6 +226,9 @@ pub fn report(
         let sub_key: String = r.get(1).map_err(fail)?;
         fold(&mut rows, part, breakdown.then_some(sub_key));
     }
+    for r in &mut rows {
+        r.breakdown.sort_by(|a, b| a.key.cmp(&b.key));
+    }
     match group {
         GroupBy::Day | GroupBy::Month => {}
         GroupBy::Session => rows.sort_by_key(|r| (r.last_ms, r.key.clone())),
@@ -205,30 +251,40 @@ pub fn report(
     })
 }
 
-/// Adds a (key, sub-key) group to the rows, which arrive ordered by key.
+/// Adds a (key, sub-key) group to the rows, which arrive ordered by key (so
+/// equal keys, such as the days of one month, are adjacent).
 fn fold(rows: &mut Vec<Row>, part: Row, sub_key: Option<String>) {
-    let Some(sub_key) = sub_key else {
-        rows.push(part);
-        return;
-    };
-    let child = Row {
-        key: sub_key,
+    let child = sub_key.map(|key| Row {
+        key,
         project: None,
         canonical_model: None,
+        breakdown: Vec::new(),
         ..part.clone()
-    };
-    match rows.last_mut().filter(|r| r.key == part.key) {
-        Some(parent) => {
-            parent.totals.add(&part.totals);
-            parent.first_ms = parent.first_ms.min(part.first_ms);
-            parent.last_ms = parent.last_ms.max(part.last_ms);
-            parent.canonical_model = parent.canonical_model.take().or(part.canonical_model);
-            parent.breakdown.push(child);
-        }
-        None => rows.push(Row {
-            breakdown: vec![child],
+    });
+    let Some(parent) = rows.last_mut().filter(|r| r.key == part.key) else {
+        rows.push(Row {
+            breakdown: child.into_iter().collect(),
             ..part
-        }),
+        });
+        return;
+    };
+    parent.totals.add(&part.totals);
+    parent.first_ms = parent.first_ms.min(part.first_ms);
+    parent.last_ms = parent.last_ms.max(part.last_ms);
+    parent.canonical_model = parent.canonical_model.take().or(part.canonical_model);
+    if parent.project.is_none() {
+        parent.project = part.project;
+    }
+    let Some(child) = child else {
+        return;
+    };
+    match parent.breakdown.iter_mut().find(|c| c.key == child.key) {
+        Some(c) => {
+            c.totals.add(&child.totals);
+            c.first_ms = c.first_ms.min(child.first_ms);
+            c.last_ms = c.last_ms.max(child.last_ms);
+        }
+        None => parent.breakdown.push(child),
     }
 }
 

@@ -2,6 +2,8 @@
 //! (`shared/data/bedrock-anthropic-prices*.tsv`). Skips with a notice when
 //! `shared/` is not beside the checkout.
 
+#![allow(clippy::print_stdout)]
+
 use std::collections::BTreeMap;
 
 use claude_providers::catalog::Catalog;
@@ -120,13 +122,12 @@ fn catalog_prices_match_the_shared_tsv() {
             if let Some(min) = extra
                 .get(&id)
                 .and_then(|e| num(e, "prompt_cache_min_tokens"))
+                && m.cache_min_tokens != Some(min as u32)
             {
-                if m.cache_min_tokens != Some(min as u32) {
-                    problems.push(format!(
-                        "{id}: cache minimum catalog {:?} vs shared {min}",
-                        m.cache_min_tokens
-                    ));
-                }
+                problems.push(format!(
+                    "{id}: cache minimum catalog {:?} vs shared {min}",
+                    m.cache_min_tokens
+                ));
             }
         }
     }

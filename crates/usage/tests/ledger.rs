@@ -289,3 +289,62 @@ fn a_hundred_thousand_rows_report_quickly() {
     // catches an accidental full-table blow-up in debug builds.
     assert!(took.as_secs() < 5, "{took:?}");
 }
+
+#[test]
+fn per_day_totals_agree_with_the_request_rows() {
+    let (_dir, ledger) = seeded();
+    for group in [GroupBy::Day, GroupBy::Month, GroupBy::Model] {
+        for breakdown in [false, true] {
+            // Whole days read the per-day totals; a bound 1 ms off a day reads the rows.
+            let whole = Filter {
+                since_ms: Some(day("2026-06-01")),
+                ..Filter::default()
+            };
+            let partial = Filter {
+                since_ms: Some(day("2026-06-01") + 1),
+                ..Filter::default()
+            };
+            let a = report(&ledger, group, &whole, breakdown).unwrap();
+            let b = report(&ledger, group, &partial, breakdown).unwrap();
+            assert_eq!(a.rows, b.rows, "{group:?} breakdown {breakdown}");
+            assert_eq!(a.totals, b.totals);
+            assert_eq!(a.totals.requests, 6);
+        }
+    }
+}
+
+#[test]
+fn migrating_from_version_one_backfills_the_per_day_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    {
+        let ledger = Ledger::open(&path).unwrap();
+        for i in 0..3 {
+            ledger
+                .record(&rec(day("2026-07-01") + i, "s", "m", None, Some(10)))
+                .unwrap();
+        }
+    }
+    // Turn the file back into a version-1 ledger, as an older claude left it.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER requests_daily_totals; DROP TABLE daily_totals; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let ledger = Ledger::open(&path).unwrap();
+    assert_eq!(ledger.schema_version().unwrap(), SCHEMA_VERSION);
+    let monthly = report(&ledger, GroupBy::Month, &Filter::default(), false).unwrap();
+    assert_eq!(
+        (monthly.totals.requests, monthly.totals.cost_nanos),
+        (3, 30)
+    );
+    ledger
+        .record(&rec(day("2026-07-02"), "s", "m", None, Some(5)))
+        .unwrap();
+    let monthly = report(&ledger, GroupBy::Month, &Filter::default(), false).unwrap();
+    assert_eq!(
+        (monthly.totals.requests, monthly.totals.cost_nanos),
+        (4, 35)
+    );
+}

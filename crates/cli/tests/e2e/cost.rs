@@ -352,6 +352,7 @@ const GUIDE_BUDGET: &str = r#"{
 }"#;
 
 #[test]
+#[allow(clippy::print_stdout)]
 fn budget_export_equals_the_guides_example() {
     let s = server();
     let w = world(&s);

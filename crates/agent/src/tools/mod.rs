@@ -1,0 +1,166 @@
+//! The built-in tools, with Claude Code's names and input fields so hooks
+//! and settings written for Claude Code keep working. Each tool is one
+//! implementation of [`Tool`] in its own file.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+
+pub mod ask_user;
+pub mod bash;
+mod common;
+pub mod edit;
+pub mod glob;
+pub mod grep;
+pub mod read;
+pub mod tasks;
+pub mod web_fetch;
+pub mod write;
+
+/// Every built-in tool this build implements, in the order they are
+/// declared to the model. Tools keep no per-session state of their own
+/// (that lives in [`ToolCtx`]), except WebFetch's 15-minute page cache.
+pub fn builtin() -> Vec<Arc<dyn Tool>> {
+    vec![
+        Arc::new(bash::BashTool),
+        Arc::new(glob::GlobTool),
+        Arc::new(grep::GrepTool),
+        Arc::new(read::ReadTool),
+        Arc::new(edit::EditTool),
+        Arc::new(write::WriteTool),
+        Arc::new(web_fetch::WebFetchTool::new()),
+        Arc::new(tasks::TaskCreateTool),
+        Arc::new(tasks::TaskGetTool),
+        Arc::new(tasks::TaskUpdateTool),
+        Arc::new(tasks::TaskListTool),
+        Arc::new(ask_user::AskUserQuestionTool),
+    ]
+}
+
+/// What a tool may use from the session. Cheap to clone; state is shared.
+#[derive(Clone)]
+pub struct ToolCtx {
+    /// The session's working directory; `Bash` `cd` changes it for later calls.
+    pub cwd: Arc<Mutex<PathBuf>>,
+    pub project_root: PathBuf,
+    pub session_id: String,
+    /// Files read in this session: `Write` refuses to overwrite others.
+    pub read_files: Arc<Mutex<HashSet<PathBuf>>>,
+    /// The session's task list (TaskCreate/TaskUpdate/TaskList/TaskGet).
+    pub tasks: Arc<Mutex<Vec<Value>>>,
+    /// Asks the user a question in the REPL; `None` in print mode.
+    pub ask_user:
+        Option<Arc<dyn Fn(&Value) -> BoxFuture<'static, Result<String, String>> + Send + Sync>>,
+}
+
+impl ToolCtx {
+    pub fn new(cwd: PathBuf, project_root: PathBuf, session_id: String) -> Self {
+        Self {
+            cwd: Arc::new(Mutex::new(cwd)),
+            project_root,
+            session_id,
+            read_files: Arc::default(),
+            tasks: Arc::default(),
+            ask_user: None,
+        }
+    }
+
+    pub fn cwd(&self) -> PathBuf {
+        self.cwd.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+/// The result of one tool call, as the model and the user see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    /// The `tool_result` content: a string, or content blocks (text, image).
+    pub content: Value,
+    /// Sent as `is_error: true`; the content says what the model can do about it.
+    pub is_error: bool,
+    /// One line for the REPL: "Read 120 lines", "3 files matched", "exit code 0".
+    pub summary: String,
+}
+
+impl ToolOutput {
+    pub fn ok(content: impl Into<String>, summary: impl Into<String>) -> Self {
+        Self {
+            content: Value::String(content.into()),
+            is_error: false,
+            summary: summary.into(),
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            summary: message.lines().next().unwrap_or_default().to_string(),
+            content: Value::String(message),
+            is_error: true,
+        }
+    }
+}
+
+pub trait Tool: Send + Sync {
+    /// Claude Code's tool name, e.g. `Read`.
+    fn name(&self) -> &'static str;
+    /// What the model is told about the tool.
+    fn description(&self) -> &'static str;
+    /// JSON Schema of the input, with Claude Code's field names.
+    fn input_schema(&self) -> Value;
+    /// Read-only tools may run concurrently and are allowed in plan mode.
+    fn read_only(&self) -> bool;
+    /// The argument to show beside the tool name (a path, a command, a pattern).
+    fn key_arg(&self, input: &Value) -> String;
+    /// Runs the tool. Dropping the future cancels it (a Bash command's whole
+    /// process group is killed).
+    fn call<'a>(&'a self, input: Value, ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn builtin_tools_have_unique_names_and_valid_schemas() {
+        let tools = builtin();
+        let names: HashSet<&str> = tools.iter().map(|t| t.name()).collect();
+        assert_eq!(names.len(), tools.len());
+        for t in &tools {
+            let schema = t.input_schema();
+            assert_eq!(schema["type"], "object", "{}", t.name());
+            let props = schema["properties"].as_object().expect("properties");
+            for r in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                assert!(props.contains_key(r.as_str().unwrap()), "{}: {r}", t.name());
+            }
+            assert!(t.description().len() > 80, "{}", t.name());
+        }
+        let ro: Vec<&str> = tools
+            .iter()
+            .filter(|t| t.read_only())
+            .map(|t| t.name())
+            .collect();
+        for n in [
+            "Read",
+            "Glob",
+            "Grep",
+            "WebFetch",
+            "TaskCreate",
+            "TaskList",
+            "AskUserQuestion",
+        ] {
+            assert!(ro.contains(&n), "{n}");
+        }
+        for n in ["Write", "Edit", "Bash"] {
+            assert!(!ro.contains(&n), "{n}");
+        }
+    }
+}
