@@ -170,13 +170,29 @@ impl Agent {
 pub fn suggested_rule(tool: &str, key_arg: &str) -> String {
     match tool {
         "Bash" => {
+            // Tools whose second word is the real command keep it, so
+            // "npm run" is remembered without also allowing "npm publish".
+            const SUBCOMMANDS: [&str; 12] = [
+                "git",
+                "npm",
+                "pnpm",
+                "yarn",
+                "cargo",
+                "docker",
+                "kubectl",
+                "aws",
+                "go",
+                "pip",
+                "terraform",
+                "gh",
+            ];
             let words: Vec<&str> = key_arg.split_whitespace().take(2).collect();
             match words.as_slice() {
                 [] => "Bash".into(),
-                [one] => format!("Bash({one} *)"),
-                [a, b] if b.starts_with('-') => format!("Bash({a} *)"),
-                [a, b] => format!("Bash({a} {b} *)"),
-                _ => "Bash".into(),
+                [a, b] if SUBCOMMANDS.contains(a) && !b.starts_with('-') => {
+                    format!("Bash({a} {b} *)")
+                }
+                [a, ..] => format!("Bash({a} *)"),
             }
         }
         "WebFetch" => {
@@ -238,6 +254,8 @@ mod tests {
         assert_eq!(suggested_rule("Bash", "npm run build"), "Bash(npm run *)");
         assert_eq!(suggested_rule("Bash", "ls -la"), "Bash(ls *)");
         assert_eq!(suggested_rule("Bash", "pwd"), "Bash(pwd *)");
+        assert_eq!(suggested_rule("Bash", "echo hello world"), "Bash(echo *)");
+        assert_eq!(suggested_rule("Bash", "git status"), "Bash(git status *)");
         assert_eq!(
             suggested_rule("WebFetch", "https://docs.aws.amazon.com/bedrock/x"),
             "WebFetch(domain:docs.aws.amazon.com)"

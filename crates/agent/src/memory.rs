@@ -415,15 +415,15 @@ impl Loader<'_> {
             if self.seen.contains(&canonical) {
                 continue;
             }
-            if let Some(base) = base {
-                if !canonical.starts_with(base) {
-                    self.warnings.push(format!(
-                        "{}: @{raw} is outside {} and needs the user's approval; not imported",
-                        file.display(),
-                        base.display()
-                    ));
-                    continue;
-                }
+            if let Some(base) = base
+                && !canonical.starts_with(base)
+            {
+                self.warnings.push(format!(
+                    "{}: @{raw} is outside {} and needs the user's approval; not imported",
+                    file.display(),
+                    base.display()
+                ));
+                continue;
             }
             let Some(imported) = self.read(&path) else {
                 continue;

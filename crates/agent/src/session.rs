@@ -243,7 +243,8 @@ impl Session {
     }
 
     pub fn total_cost(&self) -> f64 {
-        self.costs.iter().map(|c| c.cost_usd).sum()
+        // An empty float sum is -0.0, which would print as "$-0.0000".
+        self.costs.iter().map(|c| c.cost_usd).sum::<f64>() + 0.0
     }
 
     /// The context's size in tokens: measured on the last request, estimated
@@ -580,9 +581,13 @@ impl Session {
         let summary = if self.messages.is_empty() {
             String::new()
         } else {
-            self.summarise(quick, sink).await?
+            self.books_purpose("wipe");
+            let summary = self.summarise(quick, sink).await;
+            self.books_purpose("main");
+            summary?
         };
         self.id = new_uuid();
+        self.books_session();
         self.messages.clear();
         self.last_context_tokens = None;
         if self.transcript.is_some() {
@@ -600,9 +605,24 @@ impl Session {
         Ok(summary)
     }
 
+    /// Files the requests that follow under `purpose` in the usage ledger.
+    fn books_purpose(&self, purpose: &str) {
+        if let Some(books) = &self.runtime.accounting {
+            books.set_purpose(purpose, None);
+        }
+    }
+
+    /// Files the requests that follow under the current session id.
+    fn books_session(&self) {
+        if let Some(books) = &self.runtime.accounting {
+            books.set_session(&self.id);
+        }
+    }
+
     /// `/clear`: a fresh session with no summary.
     pub fn clear(&mut self) -> Result<(), TranscriptError> {
         self.id = new_uuid();
+        self.books_session();
         self.messages.clear();
         self.last_context_tokens = None;
         if self.transcript.is_some() {
@@ -624,7 +644,10 @@ impl Session {
         if self.messages.is_empty() {
             return Ok(String::new());
         }
-        let summary = self.summarise(false, sink).await?;
+        self.books_purpose("compaction");
+        let summary = self.summarise(false, sink).await;
+        self.books_purpose("main");
+        let summary = summary?;
         if let Some(t) = &mut self.transcript {
             t.compact_boundary(&summary)?;
         }

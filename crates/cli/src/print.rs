@@ -125,7 +125,7 @@ async fn print_turn(
     let books = session.runtime.accounting.clone();
     // The ledger's figure: failed but billed attempts and pricing.overrides included.
     let cost: f64 = books.as_ref().map_or_else(
-        || run_costs.iter().map(|c| c.cost_usd).sum(),
+        || run_costs.iter().map(|c| c.cost_usd).sum::<f64>() + 0.0,
         AccountingHandle::run_cost_usd,
     );
     let elapsed = session.elapsed().as_millis() as u64;

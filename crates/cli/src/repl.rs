@@ -40,7 +40,23 @@ const COMMANDS: &[(&str, &str)] = &[
         "/compact",
         "replace the conversation with a summary, same session",
     ),
-    ("/exit", "leave (Ctrl-D works too)"),
+    (
+        "/permissions",
+        "the permission rules in effect, the file each came from, and the mode",
+    ),
+    (
+        "/memory",
+        "the memory files loaded (CLAUDE.md, rules, imports) and their size in tokens",
+    ),
+    (
+        "/context",
+        "the context's tokens by part against the model's window",
+    ),
+    ("/tasks", "the session's task list"),
+    (
+        "/exit",
+        "leave (Ctrl-D works too; Shift-Tab cycles the permission mode)",
+    ),
 ];
 
 fn color() -> bool {
@@ -65,6 +81,12 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
             Err(code) => return Ok(code),
         };
     let mut editor = rustyline::DefaultEditor::new()?;
+    let cycle = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    editor.bind_sequence(
+        rustyline::KeyEvent(rustyline::KeyCode::BackTab, rustyline::Modifiers::NONE),
+        rustyline::EventHandler::Conditional(Box::new(CycleMode(cycle.clone()))),
+    );
+    let mut pending_input = String::new();
     let history = cfg.user_dir().join("repl_history");
     let _ = editor.load_history(&history);
 
@@ -88,7 +110,19 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
         rt.block_on(turn(&mut session, p));
     }
     loop {
-        let mut line = match editor.readline("> ") {
+        let read = editor.readline_with_initial("> ", (&std::mem::take(&mut pending_input), ""));
+        if cycle.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            // Shift-Tab: cycle the permission mode and give the line back.
+            if let Ok(l) = &read {
+                pending_input.clone_from(l);
+            }
+            if let Some(agent) = session.agent.as_mut() {
+                let mode = agent.permissions.cycle_mode();
+                println!("{}", dim(&format!("permission mode: {}", mode.as_str())));
+            }
+            continue;
+        }
+        let mut line = match read {
             Ok(l) => l,
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
@@ -427,6 +461,10 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
                 Err(e) => eprintln!("claude: {e}"),
             }
         }
+        "/permissions" => permissions(session),
+        "/memory" => memory(session),
+        "/context" => context(session),
+        "/tasks" => tasks(session),
         "/clear" => match session.clear() {
             Ok(()) => println!(
                 "{}",
@@ -508,5 +546,123 @@ fn status(session: &Session, cfg: &Config) {
     }
     if cfg.files().is_empty() {
         println!("  (none; defaults in effect)");
+    }
+}
+
+fn permissions(session: &Session) {
+    let Some(agent) = &session.agent else {
+        println!("Tools are off in this session.");
+        return;
+    };
+    println!("Mode: {}", agent.permissions.mode().as_str());
+    let rules = agent.permissions.rules();
+    if rules.is_empty() {
+        println!(
+            "No rules: Read, Glob and Grep are allowed in the working directory; everything else asks."
+        );
+    }
+    for r in rules {
+        println!(
+            "  {:<6} {:<40} {}",
+            format!("{:?}", r.list).to_ascii_lowercase(),
+            r.to_string(),
+            dim(&r.source)
+        );
+    }
+    for w in agent.permissions.warnings() {
+        println!("  {}", dim(&format!("warning: {w}")));
+    }
+}
+
+fn memory(session: &Session) {
+    let Some(agent) = &session.agent else {
+        println!("Tools are off in this session.");
+        return;
+    };
+    if agent.memory.files.is_empty() {
+        println!("No memory files (CLAUDE.md, .claude/rules/*.md, CLAUDE.local.md) were found.");
+    }
+    for f in &agent.memory.files {
+        println!(
+            "  {:>7} tokens  {}  {}",
+            f.tokens,
+            f.path.display(),
+            dim(f.kind.description())
+        );
+    }
+}
+
+fn context(session: &Session) {
+    let req = session.preview_request();
+    let estimate = |s: &str| (s.len() as u64).div_ceil(4);
+    let system = match &req.system {
+        Some(claude_protocol::SystemPrompt::Text(t)) => estimate(t),
+        Some(claude_protocol::SystemPrompt::Blocks(b)) => b.iter().map(|b| estimate(&b.text)).sum(),
+        None => 0,
+    };
+    let memory = session.agent.as_ref().map_or(0, |a| a.memory.tokens());
+    let tools = estimate(&serde_json::to_string(&req.tools).unwrap_or_default());
+    let messages = estimate(&serde_json::to_string(&req.messages).unwrap_or_default());
+    let window = session
+        .runtime
+        .model
+        .info
+        .map_or(200_000, |i| i.context_window);
+    let total = system + tools + messages;
+    println!(
+        "Context: about {total} tokens of {window} ({}%)",
+        total * 100 / window.max(1)
+    );
+    println!("  system prompt  {:>8}", system.saturating_sub(memory));
+    println!("  memory files   {memory:>8}");
+    println!("  tools          {tools:>8}");
+    println!("  messages       {messages:>8}");
+}
+
+fn tasks(session: &Session) {
+    let Some(agent) = &session.agent else {
+        println!("Tools are off in this session.");
+        return;
+    };
+    let tasks = agent
+        .ctx
+        .tasks
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
+    if tasks.is_empty() {
+        println!("No tasks yet.");
+    }
+    for t in tasks {
+        let mark = match t["status"].as_str() {
+            Some("completed") => "✔",
+            Some("in_progress") => "◐",
+            _ => "○",
+        };
+        println!(
+            "  {mark} {} {}",
+            t["id"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| t["id"].to_string()),
+            t["subject"].as_str().unwrap_or_default()
+        );
+    }
+}
+
+/// Shift-Tab submits the line with a flag set, so the loop can cycle the
+/// permission mode and put the line back for further editing.
+struct CycleMode(Arc<std::sync::atomic::AtomicBool>);
+
+impl rustyline::ConditionalEventHandler for CycleMode {
+    fn handle(
+        &self,
+        _evt: &rustyline::Event,
+        _n: rustyline::RepeatCount,
+        _positive: bool,
+        _ctx: &rustyline::EventContext,
+    ) -> Option<rustyline::Cmd> {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        Some(rustyline::Cmd::AcceptLine)
     }
 }

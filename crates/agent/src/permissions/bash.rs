@@ -95,21 +95,20 @@ fn part(simple: &SimpleCommand) -> Option<Part> {
         push_unique(&mut deny_forms, text(w, false));
         push_unique(&mut deny_forms, text(w, true));
     }
-    if let Some((program, rest)) = loose.split_first() {
-        if let Some(base) = program
+    if let Some((program, rest)) = loose.split_first()
+        && let Some(base) = program
             .value
             .rsplit('/')
             .next()
             .filter(|b| *b != program.value)
-        {
-            let mut words = vec![Word {
-                raw: base.to_string(),
-                value: base.to_string(),
-            }];
-            words.extend(rest.iter().cloned());
-            push_unique(&mut deny_forms, text(&words, false));
-            push_unique(&mut deny_forms, text(&words, true));
-        }
+    {
+        let mut words = vec![Word {
+            raw: base.to_string(),
+            value: base.to_string(),
+        }];
+        words.extend(rest.iter().cloned());
+        push_unique(&mut deny_forms, text(&words, false));
+        push_unique(&mut deny_forms, text(&words, true));
     }
     Some(Part {
         allow_forms,

@@ -634,8 +634,9 @@ impl Permissions {
     }
 
     /// The path a file tool's call touches; the search tools default to the cwd.
+    /// For Glob, the directory part of the pattern counts too, so
+    /// `{"pattern": "/etc/**"}` or `"../other/*"` is a read of that directory.
     fn target(&self, tool: &str, input: &Value, cwd: &Path) -> Option<Target> {
-        let tool = if tool == "Task" { "Agent" } else { tool };
         let (_, field) = EDIT_TOOLS
             .iter()
             .chain(READ_TOOLS.iter())
@@ -646,7 +647,16 @@ impl Permissions {
             (None, "Glob" | "Grep" | "LS") => ".",
             (None, _) => return None,
         };
-        Some(Target::resolve(raw, cwd, self.home.as_deref()))
+        let home = self.home.as_deref();
+        if tool == "Glob"
+            && let Some(prefix) = str_field(input, "pattern").map(literal_prefix)
+            && !prefix.is_empty()
+        {
+            let base = paths::expand(raw, cwd, home);
+            let full = paths::expand(&prefix, &base, home);
+            return Some(Target::resolve(&full.to_string_lossy(), cwd, home));
+        }
+        Some(Target::resolve(raw, cwd, home))
     }
 
     fn unapproved(&self, tool: &str) -> Decision {
@@ -797,6 +807,26 @@ fn split_rule_list(text: &str) -> Vec<String> {
         out.push(current);
     }
     out
+}
+
+/// The leading directories of a glob pattern, up to the first component
+/// with a wildcard: `/etc/**/x` → `/etc`, `**/*.rs` → empty.
+fn literal_prefix(pattern: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for (i, part) in pattern.split('/').enumerate() {
+        if part.contains(['*', '?', '[', '{']) {
+            break;
+        }
+        if i == 0 && part.is_empty() {
+            out.push("");
+            continue;
+        }
+        out.push(part);
+    }
+    match out.as_slice() {
+        [""] => "/".to_string(),
+        _ => out.join("/"),
+    }
 }
 
 /// A path a command names that can be judged without running a shell:

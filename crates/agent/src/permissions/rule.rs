@@ -72,6 +72,9 @@ pub(crate) const READ_TOOLS: [(&str, &str); 5] = [
 /// specifier written for one of these is ignored with a warning.
 const PATH_RULE_TOOLS: [&str; 6] = ["Write", "MultiEdit", "NotebookEdit", "Glob", "Grep", "LS"];
 
+/// A stand-in for "some file inside this directory".
+const CHILD: &str = "\u{1}";
+
 /// What the specifier of a compiled rule matches.
 #[derive(Debug, Clone)]
 pub(crate) enum Matcher {
@@ -274,7 +277,14 @@ impl Compiled {
                 if strict {
                     pattern.matches(&t.physical, t.is_dir)
                 } else {
-                    t.forms().into_iter().any(|p| pattern.matches(p, t.is_dir))
+                    // A directory (searched by Glob/Grep/LS) is also caught
+                    // when the rule covers what is directly inside it
+                    // (`Read(~/.ssh/**)` for a Glob of `~/.ssh`): the check
+                    // uses a name no rule spells out, so only wildcards match.
+                    t.forms().into_iter().any(|p| {
+                        pattern.matches(p, t.is_dir)
+                            || (t.is_dir && pattern.matches(&p.join(CHILD), false))
+                    })
                 }
             }),
             Matcher::Domain(domain) => str_field(call.input, "url")

@@ -187,7 +187,7 @@ impl Parser<'_> {
                     self.pos += 2;
                 }
                 '`' => self.backticks(),
-                '$' => self.dollar(),
+                '$' => self.dollar(false),
                 _ => {
                     self.push_both(c);
                     self.pos += 1;
@@ -350,7 +350,7 @@ impl Parser<'_> {
                     self.pos += 2;
                 }
                 Some('`') => self.backticks(),
-                Some('$') => self.dollar(),
+                Some('$') => self.dollar(true),
                 Some(c) => {
                     self.push_both(c);
                     self.pos += 1;
@@ -397,10 +397,22 @@ impl Parser<'_> {
         self.pos = i + 1;
     }
 
-    fn dollar(&mut self) {
+    /// `$(…)`, `${…}`, `$((…))`; outside double quotes also `$'…'`
+    /// (ANSI-C quoting) and `$"…"` (a translated string).
+    fn dollar(&mut self, in_double_quotes: bool) {
         let (open, close) = match self.peek(1) {
             Some('(') => ('(', ')'),
             Some('{') => ('{', '}'),
+            Some('\'') if !in_double_quotes => {
+                self.ansi_c_quoted();
+                return;
+            }
+            Some('"') if !in_double_quotes => {
+                self.word().raw.push('$');
+                self.pos += 1;
+                self.double_quoted();
+                return;
+            }
             _ => {
                 self.push_both('$');
                 self.pos += 1;
@@ -414,12 +426,11 @@ impl Parser<'_> {
             return;
         };
         let inner: String = self.chars[self.pos + 2..end].iter().collect();
-        if open == '(' {
-            // `$((…))` is arithmetic, which may itself hold `$(…)`; reading it
-            // as commands only ever adds commands to check.
+        if open == '(' && !inner.starts_with('(') {
             parse_into(&inner, self.depth + 1, self.script);
         } else {
-            // `${x:-$(cmd)}`: only the substitutions inside can run anything.
+            // `$((…))` is arithmetic and `${x:-$(cmd)}` a parameter: only
+            // the substitutions inside them can run anything.
             scan_substitutions(&inner, self.depth + 1, self.script);
         }
         let text: String = self.chars[start..=end].iter().collect();
@@ -427,6 +438,87 @@ impl Parser<'_> {
         w.raw.push_str(&text);
         w.value.push_str(&text);
         self.pos = end + 1;
+    }
+
+    /// `$'…'`: backslash escapes are decoded, so `$'\x72m'` is `rm`.
+    fn ansi_c_quoted(&mut self) {
+        let start = self.pos;
+        self.pos += 2;
+        let mut value = String::new();
+        loop {
+            match self.peek(0) {
+                Some('\'') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some('\\') => {
+                    self.pos += 1;
+                    let Some(c) = self.peek(0) else {
+                        self.script.complete = false;
+                        break;
+                    };
+                    self.pos += 1;
+                    let simple = match c {
+                        'n' => Some('\n'),
+                        't' => Some('\t'),
+                        'r' => Some('\r'),
+                        'a' => Some('\u{7}'),
+                        'b' => Some('\u{8}'),
+                        'e' | 'E' => Some('\u{1b}'),
+                        'f' => Some('\u{c}'),
+                        'v' => Some('\u{b}'),
+                        '\\' | '\'' | '"' | '?' => Some(c),
+                        _ => None,
+                    };
+                    if let Some(decoded) = simple {
+                        value.push(decoded);
+                        continue;
+                    }
+                    let (radix, max, digits_start) = match c {
+                        'x' => (16, 2, self.pos),
+                        'u' => (16, 4, self.pos),
+                        'U' => (16, 8, self.pos),
+                        '0'..='7' => (8, 3, self.pos - 1),
+                        _ => {
+                            value.push('\\');
+                            value.push(c);
+                            continue;
+                        }
+                    };
+                    let mut end = digits_start;
+                    while end < self.chars.len()
+                        && end - digits_start < max
+                        && self.chars[end].is_digit(radix)
+                    {
+                        end += 1;
+                    }
+                    let digits: String = self.chars[digits_start..end].iter().collect();
+                    match u32::from_str_radix(&digits, radix)
+                        .ok()
+                        .and_then(char::from_u32)
+                    {
+                        Some(decoded) => value.push(decoded),
+                        None => {
+                            value.push('\\');
+                            value.push(c);
+                        }
+                    }
+                    self.pos = end.max(self.pos);
+                }
+                Some(c) => {
+                    value.push(c);
+                    self.pos += 1;
+                }
+                None => {
+                    self.script.complete = false;
+                    break;
+                }
+            }
+        }
+        let raw: String = self.chars[start..self.pos].iter().collect();
+        let w = self.word();
+        w.raw.push_str(&raw);
+        w.value.push_str(&value);
     }
 
     /// The index of the `close` that ends a construct opened just before
@@ -610,6 +702,23 @@ mod tests {
             assert_eq!(got, *want, "{src:?}");
             assert_eq!(ok, *complete, "{src:?}");
         }
+    }
+
+    #[test]
+    fn ansi_c_and_locale_quotes_are_decoded() {
+        let script = parse("$'\\x72m' $'-\\162f' $\"Daily\" \"$'x'\" echo $((1 + $(id -u)))");
+        let values: Vec<&str> = script
+            .commands
+            .last()
+            .unwrap()
+            .words
+            .iter()
+            .map(|w| w.value.as_str())
+            .collect();
+        assert_eq!(values[..4], ["rm", "-rf", "Daily", "$'x'"]);
+        assert_eq!(script.commands[0].words[0].value, "id");
+        assert_eq!(script.commands.len(), 2, "{:?}", script.commands);
+        assert!(script.complete);
     }
 
     #[test]

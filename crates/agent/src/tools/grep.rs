@@ -574,9 +574,17 @@ mod tests {
         assert_eq!(text(&out), "2-beta\n3:Kafka one\n4-gamma");
 
         let out = GrepTool
-            .call(json!({"pattern": "Kafka one|kafka two", "output_mode": "content", "-C": 1, "-n": false, "path": "a.md"}), &c)
+            .call(json!({"pattern": "alpha|kafka two", "output_mode": "content", "-C": 1, "-n": false, "path": "a.md"}), &c)
             .await;
-        assert_eq!(text(&out), "beta\nKafka one\ngamma\n--\ndelta\nkafka two");
+        assert_eq!(text(&out), "alpha\nbeta\n--\ndelta\nkafka two");
+        // Adjacent context groups merge, as in ripgrep.
+        let out = GrepTool
+            .call(json!({"pattern": "Kafka one|kafka two", "output_mode": "content", "-C": 1, "path": "a.md"}), &c)
+            .await;
+        assert_eq!(
+            text(&out),
+            "2-beta\n3:Kafka one\n4-gamma\n5-delta\n6:kafka two"
+        );
 
         // Context across files is separated by "--".
         let out = GrepTool

@@ -657,3 +657,46 @@ fn throttled_attempts_are_filed_too() {
         (Some(2), Some(1))
     );
 }
+
+#[test]
+fn wipe_summaries_are_filed_under_their_purpose() {
+    use std::process::Command;
+    let s = server();
+    let w = world(&s);
+    s.push(cached_reply("The capital is Paris."));
+    s.push(cached_reply("SUMMARY: the capital of France is Paris."));
+    s.push(cached_reply("Fresh answer."));
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("claude"));
+    cmd.env_clear()
+        .current_dir(&w.cwd)
+        .args(["--model", "haiku"]);
+    for (k, v) in &w.env {
+        cmd.env(k, v);
+    }
+    cmd.env("NO_COLOR", "1").env("TERM", "dumb");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    for (line, answer) in [
+        ("capital of France?", "Paris."),
+        ("/wipe", "Context cleared"),
+        ("what next?", "Fresh answer."),
+        ("/cost", "Total"),
+    ] {
+        p.exp_string("> ").unwrap();
+        p.send_line(line).unwrap();
+        p.exp_string(answer).unwrap();
+    }
+    p.exp_string("> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+    let rows = Ledger::open_in(&w.config_dir()).unwrap().all().unwrap();
+    let purposes: Vec<_> = rows.iter().map(|r| r.purpose.as_str()).collect();
+    assert_eq!(purposes, ["main", "wipe", "main"]);
+    assert_eq!(
+        rows[0].session_id, rows[1].session_id,
+        "the summary belongs to the wiped session"
+    );
+    assert_ne!(
+        rows[1].session_id, rows[2].session_id,
+        "the fresh session has its own id"
+    );
+}
