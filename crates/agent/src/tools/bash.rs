@@ -222,12 +222,10 @@ async fn run(input: Value, ctx: &ToolCtx) -> Res<ToolOutput> {
     // Finished normally: background processes it started are left to run.
     guard.disarm();
 
-    if !timed_out {
-        if let Ok(dir) = std::fs::read_to_string(cwd_file.path()) {
-            let dir = dir.trim_end_matches('\n');
-            if !dir.is_empty() && Path::new(dir).is_dir() {
-                set_cwd(ctx, Path::new(dir));
-            }
+    if !timed_out && let Ok(dir) = std::fs::read_to_string(cwd_file.path()) {
+        let dir = dir.trim_end_matches('\n');
+        if !dir.is_empty() && Path::new(dir).is_dir() {
+            set_cwd(ctx, Path::new(dir));
         }
     }
 
@@ -298,9 +296,9 @@ fn shell_quote(s: &str) -> String {
 }
 
 fn human_ms(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         let s = ms / 1000;
-        if s >= 60 && s % 60 == 0 {
+        if s >= 60 && s.is_multiple_of(60) {
             format!("{}m", s / 60)
         } else {
             format!("{s}s")

@@ -52,9 +52,14 @@ pub struct ToolCtx {
     /// The session's task list (TaskCreate/TaskUpdate/TaskList/TaskGet).
     pub tasks: Arc<Mutex<Vec<Value>>>,
     /// Asks the user a question in the REPL; `None` in print mode.
-    pub ask_user:
-        Option<Arc<dyn Fn(&Value) -> BoxFuture<'static, Result<String, String>> + Send + Sync>>,
+    pub ask_user: Option<AskUserFn>,
 }
+
+/// How the front end asks the user `AskUserQuestion`'s questions: given the
+/// tool's input, the answers as text, or why there are none. (A name for the
+/// type the `ask_user` field always had.)
+pub type AskUserFn =
+    Arc<dyn Fn(&Value) -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 impl ToolCtx {
     pub fn new(cwd: PathBuf, project_root: PathBuf, session_id: String) -> Self {
