@@ -270,8 +270,7 @@ pub struct AgentOptions {
     pub flags: crate::permissions::PermissionFlags,
     pub max_turns: Option<u32>,
     pub prompter: Option<Prompter>,
-    pub ask_user:
-        Option<Arc<dyn Fn(&Value) -> BoxFuture<'static, Result<String, String>> + Send + Sync>>,
+    pub ask_user: Option<crate::tools::AskUserFn>,
 }
 
 impl Agent {

@@ -475,8 +475,7 @@ fn the_vault_runs_under_its_own_settings() {
         let text = std::fs::read_to_string(rule.path()).unwrap();
         let body_line = text
             .lines()
-            .filter(|l| l.starts_with('#'))
-            .next()
+            .find(|l| l.starts_with('#'))
             .unwrap_or_else(|| text.lines().last().unwrap());
         assert!(
             system.contains(body_line.trim()),

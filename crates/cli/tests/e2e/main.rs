@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `claude` binary, a temporary HOME and config
 //! directory, and loopback servers that speak the real wire formats.
 
+// Tests print the notice when a shared fixture is absent.
+#![allow(clippy::print_stderr)]
+
 mod agent;
 mod bedrock;
 mod common;
