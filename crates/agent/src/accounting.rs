@@ -274,20 +274,22 @@ impl AccountingHandle {
         report(&a.ledger, GroupBy::Model, &filter, false)
     }
 
-    /// One audit line for a tool execution and its permission decision.
-    /// `input` is written only with `audit.include_content = true`.
+    /// One audit line for a tool execution: its permission decision
+    /// (`allow`, `deny`) and outcome. `input` is written only with
+    /// `audit.include_content = true`. A line that cannot be written becomes
+    /// a notice.
     pub fn record_tool(
         &self,
         tool: &str,
         decision: &str,
-        reason: Option<&str>,
+        outcome: Option<&str>,
         input: Option<&Value>,
-    ) -> Result<(), UsageError> {
-        let a = self.lock();
+    ) {
+        let mut a = self.lock();
         let Some(audit) = &a.audit else {
-            return Ok(());
+            return;
         };
-        audit.append(&AuditEntry {
+        let line = AuditEntry {
             ts: iso8601(now_ms()),
             event: AuditEvent::ToolExecution,
             session_id: a.session_id.clone(),
@@ -295,10 +297,17 @@ impl AccountingHandle {
             project: Some(a.project.clone()),
             tool: Some(tool.to_owned()),
             decision: Some(decision.to_owned()),
-            reason: reason.map(str::to_owned),
+            reason: outcome.map(str::to_owned),
             content: input.filter(|_| a.include_content).cloned(),
             ..AuditEntry::default()
-        })
+        };
+        let written = audit.append(&line);
+        if let Err(e) = written {
+            a.notices.push(Notice::NotRecorded {
+                what: "audit line",
+                error: e.to_string(),
+            });
+        }
     }
 
     /// Puts budget checks, prompt caching, the ledger and the audit log

@@ -351,6 +351,13 @@ impl Session {
         sink: &mut (dyn FnMut(TurnEvent) + Send),
         mut cancel: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> (Vec<ContentBlock>, bool) {
+        // One audit line per tool call: its permission decision and outcome.
+        let books = self.runtime.accounting.clone();
+        let audit = |name: &str, decision: &str, outcome: &str, input: &serde_json::Value| {
+            if let Some(b) = &books {
+                b.record_tool(name, decision, Some(outcome), Some(input));
+            }
+        };
         let Some(agent) = self.agent.as_mut() else {
             return (Vec::new(), false);
         };
@@ -360,6 +367,7 @@ impl Session {
             match agent.authorize(name, input).await {
                 Ok(()) => allowed.push(i),
                 Err(reason) => {
+                    audit(name, "deny", &reason, input);
                     sink(TurnEvent::ToolDenied {
                         id: id.clone(),
                         name: name.clone(),
@@ -412,6 +420,12 @@ impl Session {
             match outs {
                 Some(outs) => {
                     for (&i, out) in batch.iter().zip(outs) {
+                        let outcome = if out.is_error {
+                            format!("error: {}", out.summary)
+                        } else {
+                            out.summary.clone()
+                        };
+                        audit(&uses[i].1, "allow", &outcome, &uses[i].2);
                         sink(TurnEvent::ToolFinished {
                             id: uses[i].0.clone(),
                             name: uses[i].1.clone(),
@@ -424,6 +438,7 @@ impl Session {
                 None => {
                     cancelled = true;
                     for &i in &batch {
+                        audit(&uses[i].1, "allow", "interrupted", &uses[i].2);
                         sink(TurnEvent::ToolFinished {
                             id: uses[i].0.clone(),
                             name: uses[i].1.clone(),

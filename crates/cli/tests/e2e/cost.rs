@@ -700,3 +700,60 @@ fn wipe_summaries_are_filed_under_their_purpose() {
         "the fresh session has its own id"
     );
 }
+
+#[test]
+fn tool_executions_are_audited_with_their_decision() {
+    let s = server();
+    let w = world(&s);
+    w.write("notes/adr.md", "# ADR\nFILE-CONTENT-MARKER\n");
+    s.push(Reply::ToolUse {
+        text: None,
+        tools: vec![
+            (
+                "t1".into(),
+                "Read".into(),
+                json!({"file_path": "notes/adr.md"}),
+            ),
+            (
+                "t2".into(),
+                "Bash".into(),
+                json!({"command": "echo BASH-MARKER"}),
+            ),
+        ],
+        usage: Usage::new(10, 5),
+    });
+    s.push(Reply::text("done"));
+    w.run(&["--model", "haiku", "-p", "read the ADR"]).ok();
+    let log = std::fs::read_to_string(w.config_dir().join("audit.jsonl")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let tools: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["event"] == "tool_execution")
+        .map(|l| (l["tool"].as_str().unwrap(), l["decision"].as_str().unwrap()))
+        .collect();
+    assert_eq!(tools, [("Bash", "deny"), ("Read", "allow")], "{log}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["event"] == "model_invocation")
+            .count(),
+        2
+    );
+    assert!(
+        !log.contains("FILE-CONTENT-MARKER") && !log.contains("BASH-MARKER"),
+        "content leaked:\n{log}"
+    );
+    let found = w.run(&[
+        "audit",
+        "search",
+        "--event",
+        "tool-execution",
+        "--tool",
+        "Read",
+    ]);
+    found.ok();
+    assert_eq!(found.stdout().lines().count(), 1);
+}
