@@ -5,6 +5,7 @@
 #![allow(clippy::print_stderr)]
 
 mod agent;
+mod anthropic;
 mod bedrock;
 mod common;
 mod config;
