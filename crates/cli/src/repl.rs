@@ -237,6 +237,72 @@ fn ask_permission(req: &PermissionRequest) -> PermissionAnswer {
     }
 }
 
+/// Answers `AskUserQuestion` in the terminal: each question with its
+/// numbered options; the user picks numbers or types their own answer.
+pub fn ask_user() -> claude_agent::tools::AskUserFn {
+    Arc::new(|input: &serde_json::Value| {
+        let input = input.clone();
+        Box::pin(async move {
+            clear_spinner();
+            tokio::task::spawn_blocking(move || ask_questions(&input))
+                .await
+                .unwrap_or_else(|_| Err("the question could not be shown".into()))
+        })
+    })
+}
+
+fn ask_questions(input: &serde_json::Value) -> Result<String, String> {
+    let mut answers = Vec::new();
+    let mut err = std::io::stderr();
+    for q in input["questions"].as_array().into_iter().flatten() {
+        let question = q["question"].as_str().unwrap_or_default();
+        let _ = writeln!(err, "\n{question}");
+        let options: Vec<&str> = q["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["label"].as_str())
+            .collect();
+        for (i, o) in q["options"].as_array().into_iter().flatten().enumerate() {
+            let _ = writeln!(
+                err,
+                "  {}. {}  {}",
+                i + 1,
+                o["label"].as_str().unwrap_or_default(),
+                dim(o["description"].as_str().unwrap_or_default())
+            );
+        }
+        let multi = q["multiSelect"].as_bool().unwrap_or(false);
+        let _ = write!(
+            err,
+            "{} > ",
+            if multi {
+                "Numbers separated by commas, or your own answer"
+            } else {
+                "A number, or your own answer"
+            }
+        );
+        let _ = err.flush();
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).unwrap_or(0) == 0 {
+            return Err("the user closed the prompt without answering".into());
+        }
+        let picked: Vec<&str> = line
+            .trim()
+            .split(',')
+            .filter_map(|n| n.trim().parse::<usize>().ok())
+            .filter_map(|n| options.get(n.wrapping_sub(1)).copied())
+            .collect();
+        let answer = if picked.is_empty() {
+            line.trim().to_string()
+        } else {
+            picked.join(", ")
+        };
+        answers.push(format!("\"{question}\"=\"{answer}\""));
+    }
+    Ok(answers.join(", "))
+}
+
 /// Shows a spinner until the first token, then streams Markdown.
 struct TurnView {
     spinner: Option<ProgressBar>,

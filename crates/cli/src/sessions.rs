@@ -95,8 +95,8 @@ pub async fn open(
             dangerously_skip_permissions: args.dangerously_skip_permissions,
         },
         max_turns: args.max_turns,
+        ask_user: prompter.is_some().then(crate::repl::ask_user),
         prompter,
-        ask_user: None,
     };
     match Agent::from_config(cfg, &cwd, &session.runtime.model.model_id, opts) {
         Ok(agent) => {

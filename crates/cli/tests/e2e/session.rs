@@ -343,3 +343,34 @@ fn print_json_follows_the_documented_schema() {
     assert!(lines.iter().any(|l| l["type"] == "assistant"));
     assert_eq!(lines.last().unwrap()["type"], "result");
 }
+
+#[test]
+fn older_turns_are_summarised_before_the_window_overflows() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    s.push(Reply::text("First answer."));
+    s.push(Reply::text("SUMMARY-OF-EARLIER-TURNS"));
+    s.push(Reply::text("Second answer."));
+    let mut w = world(&s);
+    // 1% of Claude 3 Haiku's window: about 1,959 tokens.
+    w.set("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "1");
+    let long = "lorem ipsum ".repeat(1000);
+    w.run(&["--model", "haiku", "-p", &long]).ok();
+    let r = w.run(&["--model", "haiku", "-p", "--continue", "and now?"]);
+    r.ok();
+    assert!(
+        r.stderr().contains("older turns were summarised"),
+        "{}",
+        r.stderr()
+    );
+    let reqs = invocations(&s);
+    assert_eq!(reqs.len(), 3);
+    let last = reqs[2]["messages"].as_array().unwrap();
+    assert_eq!(last.len(), 1, "{last:?}");
+    let text = last[0].to_string();
+    assert!(
+        text.contains("SUMMARY-OF-EARLIER-TURNS")
+            && text.contains("and now?")
+            && !text.contains("lorem"),
+        "{text}"
+    );
+}
