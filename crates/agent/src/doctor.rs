@@ -605,17 +605,34 @@ async fn invoke_check(label: &str, id: &str, rt: &Runtime, notice: Notice<'_>) -
 }
 
 fn check_budget(cfg: &Config) -> Check {
-    match cfg.f64("budget.monthly_usd") {
-        Some(limit) => Check::new(
+    let Some(limit) = cfg.f64("budget.monthly_usd") else {
+        return Check::new("Budget", Status::Warn, "no monthly budget set")
+            .fix("claude config set budget.monthly_usd 100");
+    };
+    let action = cfg.str("budget.action").unwrap_or("warn");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    // The ledger may not exist yet on a new machine: nothing spent.
+    let status = claude_usage::Ledger::open_in(cfg.user_dir())
+        .ok()
+        .and_then(|ledger| {
+            claude_usage::summary(&ledger, &claude_usage::Budget::from_config(cfg), now_ms).ok()
+        })
+        .and_then(|s| s.budget);
+    match status {
+        Some(b) if b.spent_usd >= b.limit_usd => Check::new(
+            "Budget",
+            if action == "block" { Status::Fail } else { Status::Warn },
+            format!("${:.2} of ${limit:.2} spent this month ({:.0}%), action {action}", b.spent_usd, b.percent),
+        )
+        .fix("Raise the limit: claude config set budget.monthly_usd <amount>   (see `claude cost`)"),
+        Some(b) => Check::new(
             "Budget",
             Status::Ok,
-            format!(
-                "${limit:.2} a month, action {}",
-                cfg.str("budget.action").unwrap_or("warn")
-            ),
+            format!("${:.2} of ${limit:.2} spent this month ({:.0}%), action {action}", b.spent_usd, b.percent),
         ),
-        None => Check::new("Budget", Status::Warn, "no monthly budget set")
-            .fix("claude config set budget.monthly_usd 100"),
+        None => Check::new("Budget", Status::Ok, format!("${limit:.2} a month, action {action}")),
     }
 }
 
