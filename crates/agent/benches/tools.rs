@@ -280,5 +280,9 @@ fn make_vault(root: &Path, sources: &[PathBuf]) -> u64 {
         bytes += body.len() as u64;
     }
     std::fs::write(root.join(".gitignore"), ".obsidian/\n").expect("gitignore");
+    // Let the kernel write the new files back before timing, so that the
+    // writeback does not compete with the searches.
+    let _ = std::process::Command::new("sync").status();
+    std::thread::sleep(Duration::from_millis(500));
     bytes
 }
