@@ -90,10 +90,27 @@ def main():
     finally:
         server.kill()
 
+    turns = 20
+    server = subprocess.Popen([os.path.join(rel, "loopback-bedrock"), "--tool-turns", str(turns)],
+                              stdout=subprocess.PIPE, text=True)
+    url = server.stdout.readline().strip()
+    try:
+        call_env = dict(env, AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+                        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                        AWS_REGION="us-east-1", AWS_ENDPOINT_URL=url)
+        cmd = [claude, "--provider", "bedrock", "--model", "haiku", "-p", "hello"]
+        wall, rss = measure(cmd, call_env, runs=5)
+        rows.append((f"{turns} tool-loop turns (TaskList) then a reply (loopback)", wall, rss))
+        one_shot = next(w for n, w, _ in rows if n.startswith("claude --provider bedrock"))
+        per_call = (wall - one_shot) / turns
+    finally:
+        server.kill()
+
     print(f"{'command':<62} {'median wall':>12} {'peak RSS':>10}")
     for name, wall, rss in rows:
         print(f"{name:<62} {wall:>9.1f} ms {rss:>6.1f} MiB")
     print(f"HTTP requests per one-shot call: {count}")
+    print(f"tool loop, per tool call (a model round trip on loopback plus the tool): {per_call:.2f} ms")
     print(f"event-stream throughput, end to end (server encoding included): {throughput:,.0f} events/s")
     print(f"release binary size: {os.path.getsize(claude) / 1024 / 1024:.1f} MiB")
 

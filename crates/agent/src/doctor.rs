@@ -623,16 +623,32 @@ fn check_budget(cfg: &Config) -> Check {
     match status {
         Some(b) if b.spent_usd >= b.limit_usd => Check::new(
             "Budget",
-            if action == "block" { Status::Fail } else { Status::Warn },
-            format!("${:.2} of ${limit:.2} spent this month ({:.0}%), action {action}", b.spent_usd, b.percent),
+            if action == "block" {
+                Status::Fail
+            } else {
+                Status::Warn
+            },
+            format!(
+                "${:.2} of ${limit:.2} spent this month ({:.0}%), action {action}",
+                b.spent_usd, b.percent
+            ),
         )
-        .fix("Raise the limit: claude config set budget.monthly_usd <amount>   (see `claude cost`)"),
+        .fix(
+            "Raise the limit: claude config set budget.monthly_usd <amount>   (see `claude cost`)",
+        ),
         Some(b) => Check::new(
             "Budget",
             Status::Ok,
-            format!("${:.2} of ${limit:.2} spent this month ({:.0}%), action {action}", b.spent_usd, b.percent),
+            format!(
+                "${:.2} of ${limit:.2} spent this month ({:.0}%), action {action}",
+                b.spent_usd, b.percent
+            ),
         ),
-        None => Check::new("Budget", Status::Ok, format!("${limit:.2} a month, action {action}")),
+        None => Check::new(
+            "Budget",
+            Status::Ok,
+            format!("${limit:.2} a month, action {action}"),
+        ),
     }
 }
 

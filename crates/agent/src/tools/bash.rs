@@ -108,6 +108,11 @@ impl Drop for GroupKill {
 }
 
 async fn run(input: Value, ctx: &ToolCtx) -> Res<ToolOutput> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(ToolOutput::error(
+            "Bash needs the Tokio runtime to run commands; this caller has none.",
+        ));
+    }
     let command = common::req_str(&input, "Bash", "command")?;
     if command.trim().is_empty() {
         return Err(ToolOutput::error("Bash: `command` is empty."));

@@ -267,6 +267,10 @@ where
     F: FnOnce() -> Res<T> + Send + 'static,
     T: Send + 'static,
 {
+    // Outside a Tokio runtime (a caller's own executor), run in place.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r,
         Err(_) => Err(ToolOutput::error(

@@ -9,6 +9,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut port = 0;
     let mut long_reply_words = 0usize;
+    let mut tool_turns = 0usize;
     while let Some(arg) = args.next() {
         let (name, value) = match arg.split_once('=') {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -27,6 +28,12 @@ fn main() {
                     _ => usage("--long-reply needs a number of words"),
                 }
             }
+            "--tool-turns" => {
+                tool_turns = match value.as_deref().map(str::parse) {
+                    Some(Ok(n)) => n,
+                    _ => usage("--tool-turns needs a number of turns"),
+                }
+            }
             _ => usage(&format!("unknown argument {arg}")),
         }
     }
@@ -42,6 +49,29 @@ fn main() {
             server.push(Reply::text(text.clone()));
         }
     }
+    if tool_turns > 0 {
+        // Scripted runs for measuring the tool loop: each run is `tool_turns`
+        // replies calling the cheap TaskList tool, then a text reply.
+        for run in 0..20 {
+            for turn in 0..tool_turns {
+                server.push(Reply::ToolUse {
+                    text: None,
+                    tools: vec![(
+                        format!("toolu_bench_{run}_{turn}"),
+                        "TaskList".into(),
+                        serde_json::json!({}),
+                    )],
+                    usage: claude_test_support::Usage {
+                        input: 12,
+                        output: 8,
+                        cache_read: 0,
+                        cache_write: 0,
+                    },
+                });
+            }
+            server.push(Reply::text("done"));
+        }
+    }
     #[allow(clippy::print_stdout)]
     {
         println!("{}", server.url());
@@ -55,7 +85,7 @@ fn usage(problem: &str) -> ! {
     #[allow(clippy::print_stderr)]
     {
         eprintln!(
-            "loopback-bedrock: {problem}\nusage: loopback-bedrock [--port N] [--long-reply WORDS]"
+            "loopback-bedrock: {problem}\nusage: loopback-bedrock [--port N] [--long-reply WORDS] [--tool-turns N]"
         );
     }
     std::process::exit(2);
