@@ -98,6 +98,10 @@ impl Loopback {
                             _ = &mut stopped => break,
                             accepted = listener.accept() => {
                                 if let Ok((stream, _)) = accepted {
+                                    // Like AWS's front ends: without this, Nagle's algorithm
+                                    // holds each small frame for the client's delayed ACK
+                                    // (40 ms) once a kept-alive connection is reused.
+                                    let _ = stream.set_nodelay(true);
                                     tokio::spawn(serve(stream, handler.clone()));
                                 }
                             }
