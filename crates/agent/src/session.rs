@@ -204,6 +204,37 @@ impl Session {
         })
     }
 
+    /// Records a prompt answered locally, without a model (the native `/q`): the user line and
+    /// an assistant line with zero usage and model `native:/q` in the transcript, and both
+    /// messages in the conversation.
+    pub fn record_local(&mut self, prompt: &str, answer: &str) -> Result<(), TranscriptError> {
+        let user = Message::user(prompt);
+        let reply = Message {
+            role: Role::Assistant,
+            content: MessageContent::Text(answer.to_string()),
+        };
+        if let Some(t) = &mut self.transcript {
+            t.user(&user)?;
+            let uuid = new_uuid();
+            t.assistant(
+                &uuid,
+                &AssistantRecord {
+                    message: &reply,
+                    model: "native:/q",
+                    message_id: "",
+                    stop_reason: Some("end_turn"),
+                    usage: &Usage::default(),
+                    cost_usd: 0.0,
+                    request_id: None,
+                    incomplete: false,
+                },
+            )?;
+        }
+        push_merged(&mut self.messages, user);
+        self.messages.push(reply);
+        Ok(())
+    }
+
     pub fn transcript_path(&self) -> Option<PathBuf> {
         self.transcript.as_ref().map(|t| t.path().to_path_buf())
     }

@@ -168,6 +168,9 @@ pub enum Command {
     /// Read the audit log (model invocations, tool executions, budget refusals).
     #[command(subcommand)]
     Audit(crate::audit_cmd::AuditCommand),
+    /// The vault index (.data/vault.db): build it, query it (/q), stats and checks.
+    #[command(subcommand)]
+    Vault(crate::vault_cmd::VaultCommand),
 }
 
 #[derive(Debug, Args, Clone, Copy)]

@@ -15,6 +15,7 @@ mod print;
 mod render;
 mod repl;
 mod sessions;
+mod vault_cmd;
 
 use clap::Parser;
 
@@ -57,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Pricing { model, json }) => pricing_cmd::run(&cfg, json, model.as_deref()),
         Some(Command::Budget(cmd)) => budget_cmd::run(&cfg, cmd),
         Some(Command::Audit(cmd)) => audit_cmd::run(&cfg, cmd),
+        Some(Command::Vault(cmd)) => vault_cmd::run(&cfg, cmd),
         Some(Command::IamPolicy { with_list, bearer }) => {
             doctor_cmd::iam_policy(&cfg, with_list, bearer)
         }

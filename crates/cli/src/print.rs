@@ -106,6 +106,27 @@ async fn print_turn(
             })
         );
     }
+    if let Some(answer) = crate::vault_cmd::try_native_q(&mut session, cfg, &prompt) {
+        let answer = answer?;
+        if format == OutputFormat::Text {
+            print!("{answer}");
+        } else {
+            println!(
+                "{}",
+                json!({
+                    "type": "result",
+                    "subtype": "success",
+                    "is_error": false,
+                    "result": answer,
+                    "session_id": session.id,
+                    "num_turns": 0,
+                    "total_cost_usd": 0.0,
+                    "model": "native:/q",
+                })
+            );
+        }
+        return Ok(0);
+    }
     let costs_before = session.costs.len();
     let mut out = Renderer::new(format, args.include_partial_messages);
     let mut sink = |ev: TurnEvent| out.event(ev);

@@ -456,6 +456,15 @@ async fn command(session: &mut Session, cfg: &Config, line: &str) -> bool {
 }
 
 async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str) -> bool {
+    if name == "/q"
+        && let Some(answer) = crate::vault_cmd::try_native_q(session, cfg, &format!("/q {arg}"))
+    {
+        match answer {
+            Ok(text) => print!("{text}"),
+            Err(e) => eprintln!("claude: /q: {e:#}"),
+        }
+        return true;
+    }
     match name {
         "/exit" | "/quit" => return false,
         "/help" => {
@@ -605,6 +614,14 @@ fn status(session: &Session, cfg: &Config) {
         "context: {} tokens of {window} ({}%)",
         session.context_tokens(),
         session.context_tokens() * 100 / window.max(1)
+    );
+    println!(
+        "/q: {}",
+        if crate::vault_cmd::native_q_enabled(cfg) {
+            "native (vault index, no model; vault.native_q = true)"
+        } else {
+            "the project's q skill (vault.native_q = false)"
+        }
     );
     println!("config files:");
     for f in cfg.files() {

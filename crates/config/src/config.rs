@@ -413,6 +413,7 @@ mod tests {
                 "retry.base_delay_ms",
                 "retry.max_delay_ms",
                 "prompt_caching",
+                "vault.native_q",
                 "audit.enabled",
                 "audit.include_content",
                 "audit.max_bytes",

@@ -183,6 +183,13 @@ pub(crate) static KEYS: &[KeySpec] = &[
         description: "Mark the prompt for caching, which cuts cost and latency of long sessions.",
     },
     KeySpec {
+        name: "vault.native_q",
+        kind: Kind::Bool,
+        default: Some("true"),
+        env: &[],
+        description: "Answer /q natively from the vault index (no model, no cost); false hands /q to the project's q skill.",
+    },
+    KeySpec {
         name: "pricing.overrides",
         kind: Kind::NumberTable {
             fields: &[

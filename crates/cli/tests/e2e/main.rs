@@ -13,3 +13,4 @@ mod cost;
 mod doctor;
 mod dry_run;
 mod session;
+mod vault;
