@@ -6,6 +6,40 @@ use claude_protocol::{
 };
 use serde_json::Value;
 
+use crate::provider::{Completion, ProviderEvent};
+
+/// A non-streaming reply as a `Completion`, replayed to the sink as the
+/// stream events it stands for. `header_usage` fills counts the body lacks
+/// (Bedrock's token-count headers).
+pub(crate) fn unary_completion(
+    reply: &Value,
+    header_usage: Option<Usage>,
+    request_id: Option<String>,
+    latency: std::time::Duration,
+    sink: &mut (dyn FnMut(ProviderEvent) + Send),
+) -> Completion {
+    let blocks: Vec<ContentBlock> =
+        serde_json::from_value(reply["content"].clone()).unwrap_or_default();
+    let mut usage: Usage = serde_json::from_value(reply["usage"].clone()).unwrap_or_default();
+    if let Some(h) = header_usage {
+        usage.merge(&h);
+    }
+    let stop_reason = reply["stop_reason"].as_str().map(str::to_string);
+    for ev in synthesize_events(reply, &blocks, &usage, stop_reason.clone()) {
+        sink(ProviderEvent::Stream(ev));
+    }
+    Completion {
+        message: claude_protocol::Message::assistant(blocks),
+        stop_reason,
+        usage,
+        request_id,
+        latency,
+        first_byte: None,
+        attempts: 1,
+        failed_attempts: Vec::new(),
+    }
+}
+
 /// The events a stream would have carried for a complete reply.
 pub(crate) fn synthesize_events(
     reply: &Value,

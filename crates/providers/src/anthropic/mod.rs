@@ -14,9 +14,7 @@ pub mod sse;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use claude_protocol::{
-    ContentBlock, Message, MessagesRequest, StreamAssembler, StreamEvent, Usage,
-};
+use claude_protocol::{MessagesRequest, StreamAssembler, StreamEvent};
 use futures_util::future::BoxFuture;
 use http::HeaderMap;
 use serde_json::Value;
@@ -417,24 +415,9 @@ impl AnthropicAttempt<'_> {
                 ctx: Box::new(self.ctx.clone()),
             })
         })?;
-        let blocks: Vec<ContentBlock> =
-            serde_json::from_value(reply["content"].clone()).unwrap_or_default();
-        let usage: Usage = serde_json::from_value(reply["usage"].clone()).unwrap_or_default();
-        let stop_reason = reply["stop_reason"].as_str().map(str::to_string);
-        // Replay the reply as stream events so every consumer renders one way.
-        for ev in crate::replay::synthesize_events(&reply, &blocks, &usage, stop_reason.clone()) {
-            sink(ProviderEvent::Stream(ev));
-        }
-        Ok(Completion {
-            message: Message::assistant(blocks),
-            stop_reason,
-            usage,
-            request_id,
-            latency,
-            first_byte: None,
-            attempts: 1,
-            failed_attempts: Vec::new(),
-        })
+        Ok(crate::replay::unary_completion(
+            &reply, None, request_id, latency, sink,
+        ))
     }
 }
 
@@ -470,6 +453,7 @@ fn interrupted(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use claude_protocol::{ContentBlock, Message, Usage};
     use std::collections::BTreeMap;
 
     #[test]

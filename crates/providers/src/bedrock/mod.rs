@@ -21,9 +21,7 @@ use aws_sdk_bedrockruntime::config::Region;
 use aws_sdk_bedrockruntime::operation::RequestId;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::ResponseStream;
-use claude_protocol::{
-    ContentBlock, Message, MessagesRequest, StreamAssembler, StreamEvent, Usage,
-};
+use claude_protocol::{MessagesRequest, StreamAssembler, StreamEvent};
 use futures_util::future::BoxFuture;
 
 use crate::catalog::Catalog;
@@ -324,25 +322,13 @@ impl BedrockAttempt<'_> {
                 ctx: Box::new(self.ctx.clone()),
             })
         })?;
-        let blocks: Vec<ContentBlock> =
-            serde_json::from_value(reply["content"].clone()).unwrap_or_default();
-        let mut usage: Usage = serde_json::from_value(reply["usage"].clone()).unwrap_or_default();
-        usage.merge(&captured.usage());
-        let stop_reason = reply["stop_reason"].as_str().map(str::to_string);
-        // Replay the reply as stream events so every consumer renders one way.
-        for ev in crate::replay::synthesize_events(&reply, &blocks, &usage, stop_reason.clone()) {
-            sink(ProviderEvent::Stream(ev));
-        }
-        Ok(Completion {
-            message: Message::assistant(blocks),
-            stop_reason,
-            usage,
+        Ok(crate::replay::unary_completion(
+            &reply,
+            Some(captured.usage()),
             request_id,
             latency,
-            first_byte: None,
-            attempts: 1,
-            failed_attempts: Vec::new(),
-        })
+            sink,
+        ))
     }
 }
 
