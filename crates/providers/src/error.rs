@@ -161,6 +161,24 @@ impl ProviderError {
         }
     }
 
+    /// A stream that broke after content was shown: what arrived so far is
+    /// kept as the partial reply.
+    pub fn interrupted(
+        code: String,
+        message: String,
+        request_id: Option<String>,
+        asm: &claude_protocol::StreamAssembler,
+        ctx: &CallContext,
+    ) -> ProviderError {
+        ProviderError::Interrupted {
+            code,
+            message,
+            request_id,
+            partial: Box::new(asm.message()),
+            ctx: Box::new(ctx.clone()),
+        }
+    }
+
     /// Records how many attempts were made before giving up.
     pub fn with_attempts(mut self, n: u32) -> Self {
         match &mut self {

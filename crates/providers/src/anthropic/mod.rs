@@ -334,7 +334,7 @@ impl AnthropicAttempt<'_> {
                 .or_else(|| error["request_id"].as_str().map(str::to_string)),
         };
         if shown {
-            return AttemptError::Fatal(interrupted(
+            return AttemptError::Fatal(ProviderError::interrupted(
                 info.error_type,
                 info.message,
                 info.request_id,
@@ -356,7 +356,7 @@ impl AnthropicAttempt<'_> {
         request_id: Option<String>,
     ) -> AttemptError {
         if shown {
-            return AttemptError::Fatal(interrupted(
+            return AttemptError::Fatal(ProviderError::interrupted(
                 code.into(),
                 message.into(),
                 request_id,
@@ -432,22 +432,6 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
     }
     out.truncate(limit);
     out
-}
-
-fn interrupted(
-    code: String,
-    message: String,
-    request_id: Option<String>,
-    asm: &StreamAssembler,
-    ctx: &CallContext,
-) -> ProviderError {
-    ProviderError::Interrupted {
-        code,
-        message,
-        request_id,
-        partial: Box::new(asm.message()),
-        ctx: Box::new(ctx.clone()),
-    }
 }
 
 #[cfg(test)]

@@ -215,7 +215,7 @@ impl BedrockAttempt<'_> {
                     let classified =
                         classify::classify(&code, &message, request_id.clone(), &self.ctx);
                     if shown {
-                        return Err(AttemptError::Fatal(interrupted(
+                        return Err(AttemptError::Fatal(ProviderError::interrupted(
                             code, message, request_id, &asm, &self.ctx,
                         )));
                     }
@@ -265,7 +265,7 @@ impl BedrockAttempt<'_> {
         transient: bool,
     ) -> AttemptError {
         if shown {
-            return AttemptError::Fatal(interrupted(
+            return AttemptError::Fatal(ProviderError::interrupted(
                 code.into(),
                 message.into(),
                 request_id,
@@ -329,21 +329,5 @@ impl BedrockAttempt<'_> {
             latency,
             sink,
         ))
-    }
-}
-
-fn interrupted(
-    code: String,
-    message: String,
-    request_id: Option<String>,
-    asm: &StreamAssembler,
-    ctx: &CallContext,
-) -> ProviderError {
-    ProviderError::Interrupted {
-        code,
-        message,
-        request_id,
-        partial: Box::new(asm.message()),
-        ctx: Box::new(ctx.clone()),
     }
 }
