@@ -73,11 +73,7 @@ impl Tool for BashTool {
     }
 
     fn key_arg(&self, input: &Value) -> String {
-        input
-            .get("command")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
+        common::str_field(input, "command")
     }
 
     fn call<'a>(&'a self, input: Value, ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput> {

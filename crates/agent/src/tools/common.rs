@@ -20,6 +20,24 @@ pub(crate) fn flatten(r: Res<ToolOutput>) -> ToolOutput {
 }
 
 /// A required string field, with an error naming the tool and the field.
+/// A string field for display (`key_arg`): empty when absent.
+pub(crate) fn str_field(input: &Value, key: &str) -> String {
+    input
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `pattern in path` for Glob and Grep's display line.
+pub(crate) fn pattern_in_path(input: &Value) -> String {
+    let pattern = str_field(input, "pattern");
+    match input.get("path").and_then(Value::as_str) {
+        Some(p) if !p.is_empty() => format!("{pattern} in {p}"),
+        _ => pattern,
+    }
+}
+
 pub(crate) fn req_str<'a>(input: &'a Value, tool: &str, key: &str) -> Res<&'a str> {
     match input.get(key) {
         Some(Value::String(s)) => Ok(s),

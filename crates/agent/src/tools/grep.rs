@@ -72,14 +72,7 @@ impl Tool for GrepTool {
     }
 
     fn key_arg(&self, input: &Value) -> String {
-        let pattern = input
-            .get("pattern")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match input.get("path").and_then(Value::as_str) {
-            Some(p) if !p.is_empty() => format!("{pattern} in {p}"),
-            _ => pattern.to_string(),
-        }
+        common::pattern_in_path(input)
     }
 
     fn call<'a>(&'a self, input: Value, ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput> {

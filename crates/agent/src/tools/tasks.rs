@@ -81,11 +81,7 @@ impl Tool for TaskCreateTool {
         true
     }
     fn key_arg(&self, input: &Value) -> String {
-        input
-            .get("subject")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
+        common::str_field(input, "subject")
     }
     fn call<'a>(&'a self, input: Value, ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput> {
         Box::pin(async move { common::flatten(create(&input, ctx)) })

@@ -174,11 +174,7 @@ impl Tool for WebFetchTool {
     }
 
     fn key_arg(&self, input: &Value) -> String {
-        input
-            .get("url")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
+        common::str_field(input, "url")
     }
 
     fn call<'a>(&'a self, input: Value, _ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput> {

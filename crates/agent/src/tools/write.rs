@@ -46,11 +46,7 @@ impl Tool for WriteTool {
     }
 
     fn key_arg(&self, input: &Value) -> String {
-        input
-            .get("file_path")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
+        common::str_field(input, "file_path")
     }
 
     fn call<'a>(&'a self, input: Value, ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput> {
