@@ -97,15 +97,6 @@ pub struct RequestCost {
     pub kind: &'static str,
 }
 
-/// Per-model totals for `/cost`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ModelTotals {
-    pub model: String,
-    pub requests: u32,
-    pub usage: Usage,
-    pub cost_usd: f64,
-}
-
 pub struct Session {
     pub id: String,
     pub runtime: Runtime,
@@ -247,30 +238,6 @@ impl Session {
             t.model_switch(&self.runtime.model.model_id)?;
         }
         Ok(())
-    }
-
-    pub fn totals(&self) -> Vec<ModelTotals> {
-        let mut out: Vec<ModelTotals> = Vec::new();
-        for c in &self.costs {
-            let i = match out.iter().position(|t| t.model == c.model) {
-                Some(i) => i,
-                None => {
-                    out.push(ModelTotals {
-                        model: c.model.clone(),
-                        ..Default::default()
-                    });
-                    out.len() - 1
-                }
-            };
-            let t = &mut out[i];
-            t.requests += 1;
-            t.usage.input_tokens += c.usage.input_tokens;
-            t.usage.output_tokens += c.usage.output_tokens;
-            t.usage.cache_creation_input_tokens += c.usage.cache_creation_input_tokens;
-            t.usage.cache_read_input_tokens += c.usage.cache_read_input_tokens;
-            t.cost_usd += c.cost_usd;
-        }
-        out
     }
 
     pub fn total_cost(&self) -> f64 {

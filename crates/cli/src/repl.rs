@@ -562,42 +562,17 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
     true
 }
 
+/// `/cost` shows the ledger's view (failed but billed attempts, cache
+/// savings, pricing.overrides), as `claude cost session` does. Every session
+/// has books: `sessions::open` refuses to start without them.
 fn cost(session: &Session) {
-    // The ledger's view (failed but billed attempts, cache savings, pricing.overrides), as `claude cost` shows it.
-    if let Some(books) = &session.runtime.accounting {
-        match books.session_report() {
-            Ok(report) => print!("{}", crate::cost_cmd::session_cost(&report)),
-            Err(e) => eprintln!("claude: {e}"),
-        }
+    let Some(books) = &session.runtime.accounting else {
         return;
+    };
+    match books.session_report() {
+        Ok(report) => print!("{}", crate::cost_cmd::session_cost(&report)),
+        Err(e) => eprintln!("claude: {e}"),
     }
-    let totals = session.totals();
-    if totals.is_empty() {
-        println!("No requests yet in this session.");
-        return;
-    }
-    println!(
-        "{:<48} {:>5} {:>10} {:>10} {:>11} {:>11} {:>10}",
-        "model", "reqs", "input", "output", "cache read", "cache write", "cost"
-    );
-    for t in &totals {
-        println!(
-            "{:<48} {:>5} {:>10} {:>10} {:>11} {:>11} {:>10}",
-            t.model,
-            t.requests,
-            t.usage.input_tokens,
-            t.usage.output_tokens,
-            t.usage.cache_read_input_tokens,
-            t.usage.cache_creation_input_tokens,
-            format!("${:.6}", t.cost_usd)
-        );
-    }
-    println!(
-        "{:<48} {:>5} {:>66}",
-        "total",
-        totals.iter().map(|t| t.requests).sum::<u32>(),
-        format!("${:.6}", session.total_cost())
-    );
 }
 
 fn status(session: &Session, cfg: &Config) {
