@@ -8,13 +8,13 @@ use claude_config::{Config, ProviderKind};
 use claude_protocol::{Message, MessagesRequest, Usage};
 use claude_providers::CallOptions;
 use claude_providers::bedrock::control::{ControlPlane, FoundationModel, InferenceProfile};
-use claude_providers::bedrock::{AuthMode, BedrockSettings, SettingsInput, resolve_settings};
+use claude_providers::bedrock::{AuthMode, BedrockSettings};
 use claude_providers::catalog::{ALIASES, Catalog};
 use claude_providers::error::{CallContext, iam_snippet};
 use claude_providers::resolve::{ResolveInput, Target, resolve, split_profile_prefix};
 use serde::Serialize;
 
-use crate::setup::{Runtime, alias_overrides};
+use crate::setup::{Runtime, alias_overrides, bedrock_settings};
 
 /// Regions where Amazon Bedrock is offered (botocore's endpoint data).
 pub const BEDROCK_REGIONS: &[&str] = &[
@@ -232,22 +232,6 @@ pub async fn run(cfg: &Config, opts: Options, notice: Notice<'_>) -> Report {
     checks.push(check_budget(cfg));
     checks.push(check_caching(cfg, runtime.as_ref()));
     report(checks)
-}
-
-pub(crate) fn bedrock_settings(cfg: &Config) -> BedrockSettings {
-    let origin = |k: &str| {
-        cfg.get(k)
-            .ok()
-            .flatten()
-            .map(|r| (r.value.to_string(), r.origin.to_string()))
-    };
-    resolve_settings(SettingsInput {
-        region_flag: None,
-        region_config: origin("bedrock.region"),
-        profile: origin("bedrock.profile"),
-        endpoint_config: origin("bedrock.endpoint_url"),
-        env: cfg.env().clone(),
-    })
 }
 
 fn check_region(s: &BedrockSettings) -> Check {

@@ -8,7 +8,8 @@ use claude_providers::bedrock::control::{ControlPlane, InferenceProfile};
 use claude_providers::resolve::split_profile_prefix;
 use serde_json::{Value, json};
 
-use crate::doctor::{bedrock_settings, models_to_check};
+use crate::doctor::models_to_check;
+use crate::setup::bedrock_settings;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {

@@ -7,7 +7,8 @@ use claude_providers::catalog::Catalog;
 use claude_providers::resolve::split_profile_prefix;
 use serde::Serialize;
 
-use crate::doctor::{bedrock_settings, models_to_check};
+use crate::doctor::models_to_check;
+use crate::setup::bedrock_settings;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelRow {

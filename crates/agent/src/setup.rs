@@ -65,15 +65,7 @@ impl Runtime {
             .map(|r| r.origin.to_string())
             .unwrap_or_else(|| "default".into());
         let env = cfg.env().clone();
-        let bedrock = (provider == ProviderKind::Bedrock).then(|| {
-            bedrock::resolve_settings(SettingsInput {
-                region_flag: None,
-                region_config: origin_of(cfg, "bedrock.region"),
-                profile: origin_of(cfg, "bedrock.profile"),
-                endpoint_config: origin_of(cfg, "bedrock.endpoint_url"),
-                env: env.clone(),
-            })
-        });
+        let bedrock = (provider == ProviderKind::Bedrock).then(|| bedrock_settings(cfg));
         let requested_model = cfg.str("model").map(str::to_string);
         let (target, region) = match &bedrock {
             Some(b) => (Target::Bedrock, b.region.clone()),
@@ -316,6 +308,19 @@ fn max_tokens_for(model: &ResolvedModel, env: Option<u32>) -> u32 {
         Some(n) => model_max.map_or(n, |m| n.min(m)),
         None => model_max.map_or(DEFAULT_MAX_OUTPUT, |m| m.min(DEFAULT_MAX_OUTPUT)),
     }
+}
+
+/// Where a Bedrock call would go under this configuration: region,
+/// profile, endpoint and auth, each with its source. Shared by the runtime
+/// and `claude doctor`, which checks Bedrock whatever the provider.
+pub fn bedrock_settings(cfg: &Config) -> BedrockSettings {
+    bedrock::resolve_settings(SettingsInput {
+        region_flag: None,
+        region_config: origin_of(cfg, "bedrock.region"),
+        profile: origin_of(cfg, "bedrock.profile"),
+        endpoint_config: origin_of(cfg, "bedrock.endpoint_url"),
+        env: cfg.env().clone(),
+    })
 }
 
 /// Alias overrides for a target, with where each came from: Bedrock reads
