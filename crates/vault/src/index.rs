@@ -128,6 +128,12 @@ const ORPHAN_EXCLUDED: &str = "('dailynote', 'moc', 'dashboard', 'query')";
 impl Index {
     /// Open (creating when absent) the index of the vault at `root`.
     pub fn open(root: &Path) -> Result<Self> {
+        // A mistyped path must not become a new, empty vault.
+        if !root.is_dir() {
+            return Err(VaultError::NotAVault {
+                path: root.display().to_string(),
+            });
+        }
         let dir = root.join(".data");
         std::fs::create_dir_all(&dir).map_err(|source| VaultError::Io {
             path: dir.display().to_string(),

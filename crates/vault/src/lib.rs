@@ -30,6 +30,10 @@ pub enum VaultError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path} is not a directory; give the vault's folder (`claude vault index PATH`), or run it inside the vault"
+    )]
+    NotAVault { path: String },
     #[error("walking the vault: {0}")]
     Walk(#[from] ignore::Error),
     #[error("invalid query: {0}")]

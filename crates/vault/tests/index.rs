@@ -106,3 +106,14 @@ fn build_query_and_incremental_refresh() {
     assert_eq!(broken.len(), 1, "Missing.md now exists: {broken:?}");
     assert_eq!(broken[0].target, "B");
 }
+
+#[test]
+fn a_missing_vault_folder_is_an_error_not_a_new_vault() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-vault");
+    let err = claude_vault::Index::open(&missing)
+        .err()
+        .expect("must fail");
+    assert!(err.to_string().contains("is not a directory"), "{err}");
+    assert!(!missing.exists());
+}
