@@ -297,6 +297,22 @@ fn service_name(ctx: &CallContext) -> String {
     }
 }
 
+/// An error and its causes, `: `-joined: the useful part ("Connection
+/// refused") sits in the source chain, and a Debug rendering would show
+/// the user Rust internals. Carries no headers.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 /// The IAM statement that would allow this call, filled in for the region
 /// and model. Profiles also need every destination region's model.
 pub fn iam_snippet(ctx: &CallContext) -> String {

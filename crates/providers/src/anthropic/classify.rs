@@ -283,7 +283,7 @@ fn is_known_type(t: &str) -> bool {
 /// A failure before any response: connection refused, DNS, TLS, timeouts.
 /// Always worth another try, except a request that could not be built.
 pub fn transport_error(err: &reqwest::Error, ctx: &CallContext) -> AttemptError {
-    let detail = error_chain(err);
+    let detail = crate::error::error_chain(err);
     if err.is_builder() {
         return AttemptError::Fatal(ProviderError::Invalid {
             code: "RequestNotBuilt".into(),
@@ -319,21 +319,6 @@ pub fn transport_error(err: &reqwest::Error, ctx: &CallContext) -> AttemptError 
             ctx: Box::new(ctx.clone()),
         },
     }
-}
-
-/// An error and its causes, `: `-joined (reqwest hides the useful part,
-/// e.g. "Connection refused", in the source chain). Carries no headers.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

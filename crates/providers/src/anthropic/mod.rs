@@ -46,7 +46,7 @@ impl AnthropicProvider {
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(settings.timeout)
             .build()
-            .map_err(|e| classify::error_chain(&e));
+            .map_err(|e| crate::error::error_chain(&e));
         AnthropicProvider {
             client,
             headers: headers::base_headers(&settings),
@@ -267,7 +267,7 @@ impl AnthropicAttempt<'_> {
                     } else {
                         "StreamError"
                     };
-                    let message = format!("the stream broke: {}", classify::error_chain(&e));
+                    let message = format!("the stream broke: {}", crate::error::error_chain(&e));
                     return Err(self.broken(shown, &asm, code, &message, request_id));
                 }
             };
@@ -399,7 +399,10 @@ impl AnthropicAttempt<'_> {
                 hint: None,
                 error: ProviderError::Service {
                     code: "StreamError".into(),
-                    message: format!("could not read the reply: {}", classify::error_chain(&e)),
+                    message: format!(
+                        "could not read the reply: {}",
+                        crate::error::error_chain(&e)
+                    ),
                     request_id: request_id.clone(),
                     attempts: 1,
                     ctx: Box::new(self.ctx.clone()),

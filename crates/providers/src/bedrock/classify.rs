@@ -6,7 +6,6 @@
 
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::error::{CallContext, CredentialsKind, DeniedKind, ProviderError, UnavailableKind};
 use crate::retry::AttemptError;
@@ -164,7 +163,7 @@ fn is_credentials_failure(text: &str) -> bool {
 pub fn sdk_error<E, R>(err: SdkError<E, R>, ctx: &CallContext) -> AttemptError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     use aws_sdk_bedrockruntime::operation::RequestId;
     if let SdkError::ServiceError(service) = &err {
@@ -174,7 +173,7 @@ where
         let request_id = e.meta().request_id().map(str::to_string);
         return classify(&code, &message, request_id, ctx);
     }
-    let text = DisplayErrorContext(&err).to_string();
+    let text = crate::error::error_chain(&err);
     if is_credentials_failure(&text) {
         return AttemptError::Fatal(ProviderError::Credentials {
             kind: CredentialsKind::NotFound,
@@ -221,14 +220,11 @@ where
 /// The code and message of an error that arrived inside the event stream.
 /// Modeled stream exceptions carry no code in their metadata, so the code
 /// is the union member that arrived.
-pub fn stream_error_parts<R: std::fmt::Debug>(
+pub fn stream_error_parts<R: std::fmt::Debug + 'static>(
     err: &SdkError<ResponseStreamError, R>,
 ) -> (String, String) {
     let SdkError::ServiceError(s) = err else {
-        return (
-            "StreamError".to_string(),
-            DisplayErrorContext(err).to_string(),
-        );
+        return ("StreamError".to_string(), crate::error::error_chain(err));
     };
     let e = s.err();
     let code = match e {
@@ -361,6 +357,25 @@ mod tests {
                 "Malformed input request: extraneous key [stream] is not permitted"
             ),
             "fatal:ValidationException"
+        );
+    }
+
+    #[test]
+    fn connection_failures_read_as_text_not_rust_debug() {
+        use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_runtime_api::http::Response;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err: SdkError<InvokeModelError, Response> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let AttemptError::Retryable { error, .. } = sdk_error(err, &ctx()) else {
+            panic!("connection errors are retried")
+        };
+        let text = error.to_string();
+        assert!(text.contains("Connection refused"), "{text}");
+        assert!(
+            !text.contains("DispatchFailure {") && !text.contains("ConnectorError {"),
+            "{text}"
         );
     }
 }

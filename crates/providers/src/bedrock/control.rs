@@ -8,7 +8,6 @@ use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
 
 use super::aws_files;
@@ -92,7 +91,7 @@ impl ControlError {
     fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         if let SdkError::ServiceError(s) = &err {
             let e = s.err();
@@ -109,7 +108,7 @@ impl ControlError {
         };
         ControlError {
             code: code.into(),
-            message: DisplayErrorContext(&err).to_string(),
+            message: crate::error::error_chain(&err),
             request_id: None,
         }
     }
@@ -167,7 +166,7 @@ impl ControlPlane {
         let creds = provider
             .provide_credentials()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+            .map_err(|e| crate::error::error_chain(&e))?;
         let set = |k: &str| env.get(k).is_some_and(|v| !v.is_empty());
         let profile_name = self
             .settings
