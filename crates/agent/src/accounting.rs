@@ -23,7 +23,8 @@ use claude_providers::catalog::{Catalog, ModelInfo};
 use claude_providers::provider::FailedAttempt;
 use claude_providers::resolve::{ResolvedModel, split_profile_prefix};
 use claude_providers::{
-    BudgetScope, CallOptions, Completion, EventSink, Provider, ProviderError, ProviderEvent,
+    BudgetScope, CallLabel, CallOptions, Completion, EventSink, Provider, ProviderError,
+    ProviderEvent,
 };
 use claude_usage::time::{Date, iso8601, now_ms};
 use claude_usage::{
@@ -158,6 +159,8 @@ struct Attempt<'a> {
     latency: Option<Duration>,
     first_byte: Option<Duration>,
     content: Option<Value>,
+    /// The call's own label; the process-wide purpose and skill when `None`.
+    label: Option<&'a CallLabel>,
 }
 
 impl AccountingHandle {
@@ -515,8 +518,14 @@ impl Accounting {
             model_id: at.model_id.to_owned(),
             canonical_model: canonical.clone(),
             alias: self.aliases.get(at.model_id).cloned(),
-            skill: self.skill.clone(),
-            purpose: self.purpose.clone(),
+            skill: match at.label {
+                Some(l) => l.skill.clone(),
+                None => self.skill.clone(),
+            },
+            purpose: at
+                .label
+                .map_or_else(|| self.purpose.clone(), |l| l.purpose.clone()),
+            agent_type: at.label.and_then(|l| l.agent_type.clone()),
             input_tokens: at.usage.input_tokens,
             output_tokens: at.usage.output_tokens,
             cache_read_tokens: at.usage.cache_read_input_tokens,
@@ -554,6 +563,7 @@ impl Accounting {
             attempt: Some(record.attempt),
             purpose: Some(record.purpose),
             skill: record.skill,
+            agent_type: record.agent_type,
             input_tokens: Some(record.input_tokens),
             output_tokens: Some(record.output_tokens),
             cache_read_tokens: Some(record.cache_read_tokens),
@@ -573,7 +583,13 @@ impl Accounting {
 
     /// Files every attempt of one request, then re-checks the thresholds so
     /// the warning follows the request that crossed one.
-    fn settle(&mut self, log: AttemptLog, model_id: &str, outcome: Outcome<'_>) {
+    fn settle(
+        &mut self,
+        log: AttemptLog,
+        model_id: &str,
+        label: Option<&CallLabel>,
+        outcome: Outcome<'_>,
+    ) {
         let content = |response: Option<Value>| -> Option<Value> {
             self.include_content
                 .then(|| json!({"request": log.request, "response": response}))
@@ -589,6 +605,7 @@ impl Accounting {
                 latency: Some(done.latency),
                 first_byte: done.first_byte,
                 content: content(Some(json!(done.message))),
+                label,
             },
             Outcome::Failed(e) => Attempt {
                 model_id,
@@ -599,6 +616,7 @@ impl Accounting {
                 latency: Some(log.started.elapsed()),
                 first_byte: None,
                 content: content(None),
+                label,
             },
             Outcome::Cancelled => Attempt {
                 model_id,
@@ -609,6 +627,7 @@ impl Accounting {
                 latency: Some(log.started.elapsed()),
                 first_byte: None,
                 content: content(None),
+                label,
             },
         };
         for (i, (failed, usage)) in log.failed.into_iter().enumerate() {
@@ -621,6 +640,7 @@ impl Accounting {
                 latency: None,
                 first_byte: None,
                 content: None,
+                label,
             });
         }
         self.file(last);
@@ -689,6 +709,7 @@ impl AttemptLog {
 struct InFlight {
     handle: AccountingHandle,
     model_id: String,
+    label: Option<CallLabel>,
     log: Option<AttemptLog>,
 }
 
@@ -697,7 +718,7 @@ impl Drop for InFlight {
         if let Some(log) = self.log.take() {
             self.handle
                 .lock()
-                .settle(log, &self.model_id, Outcome::Cancelled);
+                .settle(log, &self.model_id, self.label.as_ref(), Outcome::Cancelled);
         }
     }
 }
@@ -726,6 +747,7 @@ impl Provider for GovernedProvider {
             let mut flight = InFlight {
                 handle: self.handle.clone(),
                 model_id: options.model_id.clone(),
+                label: options.label.clone(),
                 log: Some(AttemptLog {
                     started: Instant::now(),
                     current: Usage::default(),
@@ -750,7 +772,9 @@ impl Provider for GovernedProvider {
                     Ok(done) => Outcome::Done(done),
                     Err(e) => Outcome::Failed(e),
                 };
-                self.handle.lock().settle(log, &options.model_id, outcome);
+                self.handle
+                    .lock()
+                    .settle(log, &options.model_id, options.label.as_ref(), outcome);
             }
             result
         })

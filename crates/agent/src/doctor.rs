@@ -564,6 +564,7 @@ async fn invoke_check(label: &str, id: &str, rt: &Runtime, notice: Notice<'_>) -
     let options = CallOptions {
         model_id: id.to_string(),
         stream: true,
+        label: None,
     };
     let mut sink = |_| {};
     match provider.call(&request, &options, &mut sink).await {

@@ -6,18 +6,21 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use claude_protocol::{
     BlockDelta, ContentBlock, Message, MessageContent, MessagesRequest, Role, StreamEvent,
     SystemPrompt, Usage,
 };
-use claude_providers::resolve::ResolveError;
-use claude_providers::{CallOptions, Completion, Provider, ProviderError, ProviderEvent};
+use claude_providers::resolve::{ResolveError, ResolvedModel};
+use claude_providers::{
+    CallLabel, CallOptions, Completion, Provider, ProviderError, ProviderEvent,
+};
 use serde::Serialize;
 
 use crate::agentic::{Agent, PermissionDenial, denial_block, result_block, tool_uses};
-use crate::setup::Runtime;
+use crate::setup::{Runtime, cost_on};
 use crate::transcript::{
     AssistantRecord, LoadedSession, SessionMeta, Transcript, TranscriptError, TranscriptStore,
     new_uuid, summary_message,
@@ -97,10 +100,20 @@ pub struct RequestCost {
     pub kind: &'static str,
 }
 
+/// What applies to one turn only: a skill's `model:` and the label its
+/// requests are filed under. The session's own model is untouched.
+#[derive(Debug, Clone, Default)]
+pub struct TurnScope {
+    pub model: Option<ResolvedModel>,
+    pub label: Option<CallLabel>,
+}
+
 pub struct Session {
     pub id: String,
     pub runtime: Runtime,
-    provider: Box<dyn Provider>,
+    /// Shared with the subagents this session starts.
+    provider: Arc<dyn Provider>,
+    scope: TurnScope,
     pub messages: Vec<Message>,
     transcript: Option<Transcript>,
     store: TranscriptStore,
@@ -133,7 +146,8 @@ impl Session {
         };
         Ok(Session {
             id,
-            provider: runtime.connect().await,
+            provider: Arc::from(runtime.connect().await),
+            scope: TurnScope::default(),
             runtime,
             messages: Vec::new(),
             transcript,
@@ -180,7 +194,8 @@ impl Session {
             .collect();
         Ok(Session {
             id: loaded.meta.session_id.clone(),
-            provider: runtime.connect().await,
+            provider: Arc::from(runtime.connect().await),
+            scope: TurnScope::default(),
             runtime,
             messages: normalize(loaded.messages),
             transcript: Some(transcript),
@@ -251,13 +266,26 @@ impl Session {
         estimate_tokens(&self.messages).max(self.last_context_tokens.unwrap_or(0))
     }
 
+    /// The model this turn's requests go to: the turn's scope, else the session's.
+    pub fn model_in_use(&self) -> &ResolvedModel {
+        self.scope.model.as_ref().unwrap_or(&self.runtime.model)
+    }
+
+    /// The provider, for subagents that share this session's connection and books.
+    pub fn provider(&self) -> Arc<dyn Provider> {
+        self.provider.clone()
+    }
+
     fn request(&self, messages: Vec<Message>) -> MessagesRequest {
         let (tools, system) = match &self.agent {
             Some(a) => (a.declared(), Some(SystemPrompt::Text(a.system()))),
             None => (Vec::new(), None),
         };
         MessagesRequest {
-            max_tokens: self.runtime.max_tokens,
+            max_tokens: match &self.scope.model {
+                Some(m) => self.runtime.max_tokens_on(m),
+                None => self.runtime.max_tokens,
+            },
             messages,
             tools,
             system,
@@ -274,6 +302,21 @@ impl Session {
     /// The request the next turn would send (for `/context` and dry runs).
     pub fn preview_request(&self) -> MessagesRequest {
         self.request(self.messages.clone())
+    }
+
+    /// One turn under `scope` (a skill's model and label); the session's
+    /// own model is the same afterwards, whatever the outcome.
+    pub async fn turn_with<C: Future<Output = ()>>(
+        &mut self,
+        text: &str,
+        scope: TurnScope,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+        cancel: C,
+    ) -> Result<Completion, TurnError> {
+        self.scope = scope;
+        let result = self.turn(text, sink, cancel).await;
+        self.scope = TurnScope::default();
+        result
     }
 
     /// One user turn: written ahead, sent, streamed, recorded; with tools
@@ -461,8 +504,9 @@ impl Session {
         cancel: std::pin::Pin<&mut C>,
     ) -> (Option<Result<Completion, ProviderError>>, String) {
         let options = CallOptions {
-            model_id: self.runtime.model.model_id.clone(),
+            model_id: self.model_in_use().model_id.clone(),
             stream: self.runtime.stream,
+            label: self.scope.label.clone(),
         };
         let mut shown = String::new();
         let mut transcript = self.transcript.as_mut();
@@ -493,7 +537,7 @@ impl Session {
     }
 
     fn cost_of(&self, usage: &Usage) -> f64 {
-        self.runtime.cost(usage)
+        cost_on(self.model_in_use(), usage)
     }
 
     fn record(
@@ -504,8 +548,9 @@ impl Session {
         kind: &'static str,
     ) -> Result<(), TranscriptError> {
         let cost = self.cost_of(&done.usage);
+        let model_id = self.model_in_use().model_id.clone();
         self.costs.push(RequestCost {
-            model: self.runtime.model.model_id.clone(),
+            model: model_id.clone(),
             usage: done.usage,
             cost_usd: cost,
             kind,
@@ -524,7 +569,7 @@ impl Session {
                 uuid,
                 &AssistantRecord {
                     message: &done.message,
-                    model: &self.runtime.model.model_id,
+                    model: &model_id,
                     message_id: "",
                     stop_reason: done.stop_reason.as_deref(),
                     usage: &done.usage,
@@ -545,12 +590,13 @@ impl Session {
         let message = Message::assistant(vec![ContentBlock::text(format!(
             "{text}\n\n[reply incomplete: interrupted]"
         ))]);
+        let model_id = self.model_in_use().model_id.clone();
         if let Some(t) = &mut self.transcript {
             t.assistant(
                 uuid,
                 &AssistantRecord {
                     message: &message,
-                    model: &self.runtime.model.model_id,
+                    model: &model_id,
                     message_id: "",
                     stop_reason: None,
                     usage: &Usage::default(),

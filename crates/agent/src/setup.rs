@@ -168,13 +168,12 @@ impl Runtime {
 
     /// USD for `usage` on the current model (catalog prices, by profile).
     pub fn cost(&self, usage: &claude_protocol::Usage) -> f64 {
-        self.model
-            .info
-            .map(|i| {
-                i.prices_for(self.model.profile_prefix.as_deref())
-                    .cost(usage)
-            })
-            .unwrap_or(0.0)
+        cost_on(&self.model, usage)
+    }
+
+    /// The output cap a request to `model` gets under this configuration.
+    pub fn max_tokens_on(&self, model: &ResolvedModel) -> u32 {
+        max_tokens_for(model, self.max_output_env)
     }
 
     /// Context tokens above which older turns are summarised before sending.
@@ -271,6 +270,7 @@ impl Runtime {
                 let options = claude_providers::CallOptions {
                     model_id: self.model.model_id.clone(),
                     stream,
+                    label: None,
                 };
                 let mut headers = serde_json::Map::new();
                 if let Ok(h) = claude_providers::anthropic::headers::base_headers(&settings) {
@@ -300,6 +300,14 @@ impl Runtime {
             }
         }
     }
+}
+
+/// USD for `usage` on `model` (catalog prices, by profile); 0 when unpriced.
+pub fn cost_on(model: &ResolvedModel, usage: &claude_protocol::Usage) -> f64 {
+    model
+        .info
+        .map(|i| i.prices_for(model.profile_prefix.as_deref()).cost(usage))
+        .unwrap_or(0.0)
 }
 
 fn max_tokens_for(model: &ResolvedModel, env: Option<u32>) -> u32 {

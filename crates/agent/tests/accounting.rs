@@ -146,6 +146,7 @@ async fn ask(
     let options = CallOptions {
         model_id: MODEL.into(),
         stream: true,
+        label: None,
     };
     let mut sink = |_: ProviderEvent| {};
     provider.call(request, &options, &mut sink).await

@@ -15,5 +15,7 @@ pub mod retry;
 mod suggest;
 
 pub use error::{BudgetScope, CallContext, ProviderError};
-pub use provider::{CallOptions, Completion, EventSink, Provider, ProviderEvent, RetryNotice};
+pub use provider::{
+    CallLabel, CallOptions, Completion, EventSink, Provider, ProviderEvent, RetryNotice,
+};
 pub use suggest::did_you_mean;

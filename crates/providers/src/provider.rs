@@ -44,12 +44,28 @@ impl std::fmt::Display for RetryNotice {
 }
 
 /// One call's parameters beyond the request body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CallOptions {
     /// The model ID as it goes on the wire (already resolved).
     pub model_id: String,
     /// `false` uses the non-streaming operation (`--no-stream`).
     pub stream: bool,
+    /// What the call is for, when it is not the session's main line: the
+    /// books file it under this label instead of the process-wide one, so
+    /// concurrent subagents and skills on other models are told apart.
+    pub label: Option<CallLabel>,
+}
+
+/// Who made a call: the session it belongs to, why, and the skill or
+/// subagent type behind it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallLabel {
+    /// `main`, `skill`, `subagent`, `compaction`, `wipe`, …
+    pub purpose: String,
+    /// The skill whose invocation made the call.
+    pub skill: Option<String>,
+    /// The subagent type (`general-purpose`, `Explore`, a custom agent's name).
+    pub agent_type: Option<String>,
 }
 
 /// The finished call: the assistant message and what it cost to get it.

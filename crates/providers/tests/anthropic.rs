@@ -50,6 +50,7 @@ fn options(model: &str, stream: bool) -> CallOptions {
     CallOptions {
         model_id: model.into(),
         stream,
+        label: None,
     }
 }
 

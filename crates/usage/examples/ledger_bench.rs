@@ -42,6 +42,7 @@ fn record(ts_ms: i64, i: usize) -> UsageRecord {
         alias: None,
         skill: i.is_multiple_of(4).then(|| "adr".into()),
         purpose: "main".into(),
+        agent_type: None,
         input_tokens: 1200,
         output_tokens: 400,
         cache_read_tokens: 8000,

@@ -71,6 +71,9 @@ pub struct AuditEntry {
     pub purpose: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub skill: Option<String>,
+    /// The subagent type whose request this was.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub agent_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub input_tokens: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -98,6 +98,9 @@ const MIGRATIONS: &[&str] = &[
             first_ms = MIN(first_ms, excluded.first_ms),
             last_ms = MAX(last_ms, excluded.last_ms);
     END;",
+    // 3: the subagent type behind a request (its session_id is the parent
+    // session's, so a session's cost includes its subagents).
+    "ALTER TABLE requests ADD COLUMN agent_type TEXT;",
 ];
 
 /// The schema version this build writes.
@@ -121,8 +124,10 @@ pub struct UsageRecord {
     pub canonical_model: Option<String>,
     pub alias: Option<String>,
     pub skill: Option<String>,
-    /// `main`, `subagent`, `compaction`, `wipe`, …
+    /// `main`, `skill`, `subagent`, `compaction`, `wipe`, …
     pub purpose: String,
+    /// The subagent type (`general-purpose`, `Explore`, a custom agent).
+    pub agent_type: Option<String>,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cache_read_tokens: u64,
@@ -302,7 +307,7 @@ impl Ledger {
                 "SELECT ts_ms, session_id, project, provider, region, model_id, canonical_model,
                     alias, skill, purpose, input_tokens, output_tokens, cache_read_tokens,
                     cache_write_tokens, cost_nanos, uncached_cost_nanos, latency_ms,
-                    first_byte_ms, request_id, status, attempt
+                    first_byte_ms, request_id, status, attempt, agent_type
                  FROM requests WHERE id = ?1",
                 [id],
                 row_to_record,
@@ -319,7 +324,7 @@ impl Ledger {
                 "SELECT ts_ms, session_id, project, provider, region, model_id, canonical_model,
                     alias, skill, purpose, input_tokens, output_tokens, cache_read_tokens,
                     cache_write_tokens, cost_nanos, uncached_cost_nanos, latency_ms,
-                    first_byte_ms, request_id, status, attempt
+                    first_byte_ms, request_id, status, attempt, agent_type
                  FROM requests ORDER BY id",
             )
             .map_err(self.err("list requests"))?;
@@ -344,9 +349,9 @@ fn insert(conn: &Connection, r: &UsageRecord) -> rusqlite::Result<usize> {
         "INSERT INTO requests (ts_ms, session_id, project, provider, region, model_id,
             canonical_model, alias, skill, purpose, input_tokens, output_tokens,
             cache_read_tokens, cache_write_tokens, cost_nanos, uncached_cost_nanos,
-            latency_ms, first_byte_ms, request_id, status, attempt)
+            latency_ms, first_byte_ms, request_id, status, attempt, agent_type)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-            ?17, ?18, ?19, ?20, ?21)",
+            ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         r.ts_ms,
@@ -370,6 +375,7 @@ fn insert(conn: &Connection, r: &UsageRecord) -> rusqlite::Result<usize> {
         r.request_id,
         r.status,
         r.attempt,
+        r.agent_type,
     ])
 }
 
@@ -397,6 +403,7 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageRecord> {
         request_id: r.get(18)?,
         status: r.get(19)?,
         attempt: r.get(20)?,
+        agent_type: r.get(21)?,
     })
 }
 

@@ -328,7 +328,8 @@ fn migrating_from_version_one_backfills_the_per_day_totals() {
     // Turn the file back into a version-1 ledger, as an older claude left it.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TRIGGER requests_daily_totals; DROP TABLE daily_totals; PRAGMA user_version = 1;",
+        "DROP TRIGGER requests_daily_totals; DROP TABLE daily_totals;
+         ALTER TABLE requests DROP COLUMN agent_type; PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);

@@ -454,6 +454,7 @@ mod tests {
         let opts = CallOptions {
             model_id: "claude-sonnet-4-5".into(),
             stream: true,
+            label: None,
         };
         assert_eq!(
             request_body(&req, &opts),
