@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use claude_config::Config;
-use claude_vault::{Hit, Index, RefreshReport, parse_query};
+use claude_vault::{Hit, Index, RefreshReport, VaultError, parse_query};
 
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
@@ -63,6 +63,15 @@ fn open_and_refresh(root: &Path, refresh: bool) -> anyhow::Result<(Index, Refres
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        // Profiling: where a refresh spends its time (docs/performance.md).
+        if std::env::var_os("CLAUDE_VAULT_TIMINGS").is_some() {
+            let phases: Vec<String> = report
+                .timings
+                .iter()
+                .map(|(phase, ms)| format!("{phase} {ms:.1} ms"))
+                .collect();
+            eprintln!("vault timings: {}", phases.join(", "));
+        }
         for w in &report.warnings {
             match w.line {
                 Some(line) => eprintln!("warning: {}:{line}: {}", w.path, w.message),
@@ -76,7 +85,26 @@ fn open_and_refresh(root: &Path, refresh: bool) -> anyhow::Result<(Index, Refres
     Ok((index, report))
 }
 
+/// `claude vault …`. A bad query, a vault path that is not a folder, or an index of a newer schema
+/// is a usage or configuration error: exit 2, as for every command.
 pub fn run(cfg: &Config, cmd: VaultCommand) -> anyhow::Result<i32> {
+    match run_inner(cfg, cmd) {
+        Err(e) if is_usage_error(&e) => {
+            eprintln!("claude: {e:#}");
+            Ok(2)
+        }
+        other => other,
+    }
+}
+
+fn is_usage_error(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<VaultError>(),
+        Some(VaultError::Query(_) | VaultError::NotAVault { .. } | VaultError::Schema { .. })
+    )
+}
+
+fn run_inner(cfg: &Config, cmd: VaultCommand) -> anyhow::Result<i32> {
     let root = cfg.project_root().to_path_buf();
     match cmd {
         VaultCommand::Index { path, json } => {

@@ -72,10 +72,21 @@ pub fn parse_note(text: &str) -> ParsedNote {
         Some(Value::String(s)) => push_tag_list(&mut tags, s),
         _ => {}
     }
-    inline_tags(&note.body, &mut tags);
+    // Links as Obsidian sees them: in frontmatter values (attendees, relatedTo, …), never in a YAML
+    // comment; in the body outside code blocks and inline code.
+    let mut links = Vec::new();
+    match yaml {
+        Some(_) if note.frontmatter_error.is_none() => {
+            for v in note.frontmatter.values() {
+                value_links(v, &mut links);
+            }
+        }
+        Some(raw) => links_in(raw, &mut links),
+        None => {}
+    }
+    scan_body(&note.body, &mut tags, &mut links);
     note.tags = tags;
-    // Links anywhere in the file, frontmatter values (attendees, relatedTo, …) included.
-    note.links = wiki_links(text);
+    note.links = links;
     note
 }
 
@@ -140,13 +151,61 @@ fn push_tag_list(tags: &mut Vec<String>, s: &str) {
     }
 }
 
+/// Links in the strings of a frontmatter value.
+fn value_links(v: &Value, links: &mut Vec<String>) {
+    match v {
+        Value::String(s) => links_in(s, links),
+        Value::Array(items) => items.iter().for_each(|v| value_links(v, links)),
+        Value::Object(map) => map.values().for_each(|v| value_links(v, links)),
+        _ => {}
+    }
+}
+
+/// Every `[[…]]` of a text with no code in it (a frontmatter value).
+fn links_in(text: &str, links: &mut Vec<String>) {
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(start) = rest.find("[[") {
+            rest = &rest[start..];
+            rest = &rest[take_link(rest, links)..];
+        }
+    }
+}
+
+/// `line` starts with `[[`: records the link and returns how many bytes it spans (2 when it is
+/// not a link, so the scan goes on after the brackets).
+fn take_link(line: &str, links: &mut Vec<String>) -> usize {
+    let after = &line[2..];
+    let Some(end) = after.find("]]") else {
+        return 2;
+    };
+    let inner = &after[..end];
+    if inner.contains("[[") {
+        return 2;
+    }
+    push_link(links, inner);
+    end + 4
+}
+
+/// `Target|alias`, `Target#Heading`, `Target^block`, `Target.md`, `Target\|alias` (a pipe escaped
+/// inside a table) → `Target`.
+fn push_link(links: &mut Vec<String>, inner: &str) {
+    let target = inner.split('|').next().unwrap_or("");
+    let target = target.split(['#', '^']).next().unwrap_or("");
+    let target = target.trim_end_matches('\\').trim();
+    let target = target.strip_suffix(".md").unwrap_or(target);
+    if !target.is_empty() && !links.iter().any(|t| t == target) {
+        links.push(target.to_string());
+    }
+}
+
 fn is_tag_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '/')
 }
 
-/// `#tag` in the body: after whitespace or at line start, outside code fences and inline code;
-/// at least one non-digit (so `#1` is not a tag).
-fn inline_tags(body: &str, tags: &mut Vec<String>) {
+/// One pass over the body for `#tags` and `[[links]]`, outside code fences and inline code. A tag
+/// follows whitespace or starts a line and has at least one non-digit (so `#1` is not a tag).
+fn scan_body(body: &str, tags: &mut Vec<String>, links: &mut Vec<String>) {
     let mut in_fence = false;
     for line in body.lines() {
         let t = line.trim_start();
@@ -157,48 +216,36 @@ fn inline_tags(body: &str, tags: &mut Vec<String>) {
         if in_fence {
             continue;
         }
+        let bytes = line.as_bytes();
         let mut in_code = false;
-        let mut prev = ' ';
-        let chars: Vec<(usize, char)> = line.char_indices().collect();
         let mut i = 0;
-        while i < chars.len() {
-            let (pos, c) = chars[i];
-            if c == '`' {
-                in_code = !in_code;
-            } else if c == '#' && !in_code && prev.is_whitespace() {
-                let rest = &line[pos + 1..];
-                let end = rest.find(|c: char| !is_tag_char(c)).unwrap_or(rest.len());
-                let tag = rest[..end].trim_end_matches('/');
-                if !tag.is_empty() && tag.chars().any(|c| !c.is_ascii_digit()) {
-                    push_tag(tags, tag);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'`' => in_code = !in_code,
+                b'#' if !in_code
+                    && line[..i]
+                        .chars()
+                        .next_back()
+                        .is_none_or(char::is_whitespace) =>
+                {
+                    let rest = &line[i + 1..];
+                    let end = rest.find(|c: char| !is_tag_char(c)).unwrap_or(rest.len());
+                    let tag = rest[..end].trim_end_matches('/');
+                    if !tag.is_empty() && tag.chars().any(|c| !c.is_ascii_digit()) {
+                        push_tag(tags, tag);
+                    }
+                    i += 1 + end;
+                    continue;
                 }
+                b'[' if !in_code && bytes.get(i + 1) == Some(&b'[') => {
+                    i += take_link(&line[i..], links);
+                    continue;
+                }
+                _ => {}
             }
-            prev = c;
             i += 1;
         }
     }
-}
-
-/// Wiki-link targets: `[[Note]]`, `[[Note|alias]]`, `[[Note#Heading]]`, `![[embed]]`.
-pub(crate) fn wiki_links(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("[[") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("]]") else { break };
-        let inner = &after[..end];
-        rest = &after[end + 2..];
-        if inner.contains('\n') || inner.contains("[[") {
-            continue;
-        }
-        let target = inner.split('|').next().unwrap_or("");
-        let target = target.split(['#', '^']).next().unwrap_or("").trim();
-        let target = target.strip_suffix(".md").unwrap_or(target);
-        if !target.is_empty() && !out.iter().any(|t| t == target) {
-            out.push(target.to_string());
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -244,6 +291,16 @@ mod tests {
                 "Block"
             ]
         );
+    }
+
+    /// Obsidian sees no link in a YAML comment, a code block or inline code.
+    #[test]
+    fn no_links_in_comments_or_code() {
+        let n = parse_note(
+            "---\nowner: null # \"[[X]]\"\nlead: \"[[Lead]]\"\nteam:\n  members: [\"[[Member]]\"]\n---\n```md\n[[In Fence]] #fenced\n```\nSee `[[Inline]]` and [[Real]]; | [[Table\\|shown]] |\n~~~\n[[Tilde]]\n~~~\n",
+        );
+        assert_eq!(n.links, ["Lead", "Member", "Real", "Table"]);
+        assert!(n.tags.is_empty(), "{:?}", n.tags);
     }
 
     #[test]

@@ -68,7 +68,8 @@ fn build_query_and_incremental_refresh() {
     assert_eq!(titles(&idx, "tag:db"), ["B"]);
     assert_eq!(titles(&idx, "backlinks:\"B\""), ["A"]);
     assert_eq!(titles(&idx, "broken-links"), ["A"]);
-    assert_eq!(titles(&idx, "orphans"), ["A", "C"]);
+    // The skill's SQL: C has no `type`, so `n.type NOT IN (…)` is NULL and C is no orphan.
+    assert_eq!(titles(&idx, "orphans"), ["A"]);
     assert!(
         idx.query(&parse_query("kafka").unwrap(), 10).unwrap()[0]
             .snippet
@@ -76,6 +77,7 @@ fn build_query_and_incremental_refresh() {
     );
     let stats = idx.stats().unwrap();
     assert_eq!((stats.notes, stats.links, stats.broken_links), (3, 2, 1));
+    assert_eq!(stats.orphans, 1);
     let check = idx.check().unwrap();
     assert_eq!(check.without_type, ["C.md"]);
     assert_eq!(check.broken_links.len(), 1);
@@ -116,4 +118,89 @@ fn a_missing_vault_folder_is_an_error_not_a_new_vault() {
         .expect("must fail");
     assert!(err.to_string().contains("is not a directory"), "{err}");
     assert!(!missing.exists());
+}
+
+/// Obsidian's resolution: file name (case-insensitive, shortest path first), then path; aliases do
+/// not resolve a bare link; a deleted target hands its links to another note of that name.
+#[test]
+fn links_resolve_as_obsidian_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "Source.md",
+        "---\ntype: Page\n---\n[[alex johnson]] [[Person - Alex Johnson]] [[Deep/Note]] [[b/deep/note]] [[Note]] `[[Code]]`\n",
+    );
+    write(
+        root,
+        "People/Person - Alex Johnson.md",
+        "---\ntype: Person\naliases: [Alex Johnson]\n---\n",
+    );
+    write(root, "a/Deep/Note.md", "---\ntype: Page\n---\n");
+    write(root, "b/Deep/Note.md", "---\ntype: Page\n---\n");
+    write(
+        root,
+        "xyz/more/Note.md",
+        "---\ntype: MOC\n---\n[[Note]] #Area/Sub #other\n",
+    );
+    let mut idx = Index::open(root).unwrap();
+    idx.refresh(&mut |_, _| {}).unwrap();
+    let broken: Vec<String> = idx
+        .check()
+        .unwrap()
+        .broken_links
+        .into_iter()
+        .map(|b| b.target)
+        .collect();
+    assert_eq!(broken, ["alex johnson"]);
+    let db = rusqlite::Connection::open(root.join(".data/vault.db")).unwrap();
+    let target = |text: &str| -> Option<String> {
+        db.query_row(
+            "SELECT n.path FROM links l LEFT JOIN notes n ON n.id = l.target_id
+             JOIN notes s ON s.id = l.source_id WHERE s.path = 'Source.md' AND l.target = ?1",
+            [text],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        target("Person - Alex Johnson").as_deref(),
+        Some("People/Person - Alex Johnson.md")
+    );
+    assert_eq!(target("Deep/Note").as_deref(), Some("a/Deep/Note.md"));
+    assert_eq!(target("b/deep/note").as_deref(), Some("b/Deep/Note.md"));
+    assert_eq!(target("Note").as_deref(), Some("a/Deep/Note.md"));
+    assert_eq!(titles(&idx, "backlinks:\"alex johnson\""), ["Source"]);
+    assert_eq!(
+        titles(&idx, "backlinks:\"a/deep/note\""),
+        ["Note", "Source"]
+    );
+    assert_eq!(titles(&idx, "tag:area"), ["Note"]);
+    assert_eq!(titles(&idx, "#AREA/sub"), ["Note"]);
+    assert!(titles(&idx, "tag:are").is_empty());
+    // Orphans as the skill counts them: a MOC is never one.
+    assert_eq!(titles(&idx, "orphans"), ["Source"]);
+
+    // The shortest "Note" goes away: its links move to the next one.
+    fs::remove_file(root.join("a/Deep/Note.md")).unwrap();
+    write(root, "Jane.md", "new");
+    write(root, "Source.md", "[[Jane]] [[Note]]");
+    idx.refresh(&mut |_, _| {}).unwrap();
+    drop(db);
+    let db = rusqlite::Connection::open(root.join(".data/vault.db")).unwrap();
+    let paths: Vec<(String, Option<String>)> = db
+        .prepare("SELECT l.target, n.path FROM links l LEFT JOIN notes n ON n.id = l.target_id ORDER BY 1, 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        paths,
+        [
+            ("Jane".to_string(), Some("Jane.md".to_string())),
+            ("Note".to_string(), Some("b/Deep/Note.md".to_string())),
+            ("Note".to_string(), Some("b/Deep/Note.md".to_string())),
+        ]
+    );
 }

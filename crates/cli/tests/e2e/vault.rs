@@ -269,3 +269,19 @@ fn repl_q_needs_no_model_and_status_says_so() {
         "no request may reach the model"
     );
 }
+
+/// Usage errors exit 2, as README's exit-code table says; no fixture needed.
+#[test]
+fn usage_errors_exit_2() {
+    let w = World::new();
+    let run = w.run(&["vault", "index", "no-such-vault"]);
+    run.fails_with(2);
+    assert!(
+        run.stderr().contains("is not a directory"),
+        "{}",
+        run.stderr()
+    );
+    w.run(&["vault", "q", "\"unclosed"]).fails_with(2);
+    w.run(&["vault", "q", "recent:x"]).fails_with(2);
+    w.run(&["vault", "q"]).fails_with(2);
+}
