@@ -10,8 +10,10 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::memory::{EnvInfo, Memory, system_prompt};
+use crate::hooks::{HookEvent, HookInput, HookOutcome, Hooks, PermissionDecision};
+use crate::memory::{EnvInfo, Memory, env_block, system_prompt};
 use crate::permissions::{Decision, Mode, Permissions};
+use crate::session::TurnEvent;
 use crate::tools::{Tool, ToolCtx, ToolOutput};
 
 /// A question to the user about one tool call.
@@ -56,6 +58,21 @@ pub struct Agent {
     pub env: EnvInfo,
     /// Files the model touched, for rules with `paths:` frontmatter.
     pub touched: Vec<PathBuf>,
+    /// A subagent's own system prompt (its definition's body), in place of
+    /// the built-in one; the environment and memory still follow it.
+    pub agent_prompt: Option<String>,
+    /// The session's hooks; a subagent shares its parent's.
+    pub hooks: Hooks,
+}
+
+/// What authorising one call decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authorized {
+    /// Allowed, or denied with a reason for the model.
+    pub result: Result<(), String>,
+    /// A hook's `continue: false`: end the turn after this reply's calls,
+    /// with this reason for the user.
+    pub stop: Option<String>,
 }
 
 impl Agent {
@@ -76,7 +93,10 @@ impl Agent {
     /// The system prompt: how to work, the environment, then memory.
     pub fn system(&self) -> String {
         let names: Vec<&str> = self.tools.iter().map(|t| t.name()).collect();
-        let mut text = system_prompt(&self.env, &names);
+        let mut text = match &self.agent_prompt {
+            Some(own) => format!("{own}\n{}", env_block(&self.env)),
+            None => system_prompt(&self.env, &names),
+        };
         if self.permissions.mode() == Mode::Plan {
             text.push_str("\n\nPlan mode is on: only read-only tools are available. Investigate, then present a plan for the user to approve; do not change files or run commands that change anything.");
         }
@@ -88,7 +108,9 @@ impl Agent {
         text
     }
 
+    /// The tool a call names; `Task` is `Agent`'s old name.
     fn tool(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        let name = if name == "Task" { "Agent" } else { name };
         self.tools.iter().find(|t| t.name() == name).cloned()
     }
 
@@ -103,53 +125,196 @@ impl Agent {
 
     /// Decides one call, asking the user when the rules say ask and a
     /// prompter exists. Text from earlier tool results never reaches here:
-    /// the decision depends on rules, mode and this call's input only.
-    pub async fn authorize(&mut self, name: &str, input: &Value) -> Result<(), String> {
+    /// the decision depends on rules, mode, hooks and this call's input only.
+    ///
+    /// PreToolUse hooks run first and may rewrite `input` (`updatedInput`).
+    /// Deny rules always hold; then a hook's deny denies, its allow skips
+    /// the prompt, its ask forces one. Before a prompt, PermissionRequest
+    /// hooks may answer it; otherwise Notification hooks fire and the user
+    /// is asked. `base` carries the hooks' common input fields.
+    pub async fn authorize(
+        &mut self,
+        id: &str,
+        name: &str,
+        input: &mut Value,
+        base: &HookInput,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Authorized {
         let Some(tool) = self.tool(name) else {
-            return Err(format!("There is no tool named {name}."));
+            return Authorized {
+                result: Err(format!("There is no tool named {name}.")),
+                stop: None,
+            };
         };
+        let call = |input: &Value| {
+            base.clone()
+                .with("tool_name", name)
+                .with("tool_input", input.clone())
+                .with("tool_use_id", id)
+        };
+        let pre = fire(&self.hooks, HookEvent::PreToolUse, call(input), sink).await;
+        let denied = |reason: &str, event: HookEvent| {
+            if reason.is_empty() {
+                Err(format!("A {event} hook denied this {name} call."))
+            } else {
+                Err(format!("A {event} hook denied this {name} call: {reason}"))
+            }
+        };
+        let hook = pre.permission.clone();
+        if !matches!(hook, Some((PermissionDecision::Deny, _)))
+            && let Some(updated) = pre.updated_input
+        {
+            *input = updated;
+        }
         let cwd = self.ctx.cwd();
-        match self.permissions.decide(name, input, tool.read_only(), &cwd) {
-            Decision::Allow { .. } => Ok(()),
-            Decision::Deny { reason, .. } => Err(reason),
-            Decision::Ask { .. } => {
-                let Some(prompter) = self.prompter.clone() else {
-                    return Err(format!(
-                        "Permission to use {name} was not granted: print mode cannot ask. Allow it with --allowedTools \"{name}\" or a permissions.allow rule in .claude/settings.json."
-                    ));
-                };
-                let key_arg = tool.key_arg(input);
-                let suggested_rule = suggested_rule(name, &key_arg);
-                let answer = prompter(PermissionRequest {
-                    tool: name.to_string(),
-                    key_arg,
-                    input: input.clone(),
-                    suggested_rule: suggested_rule.clone(),
-                })
-                .await;
-                match answer {
-                    PermissionAnswer::AllowOnce => Ok(()),
-                    PermissionAnswer::AllowAlways => {
-                        let root = self.ctx.project_root.clone();
-                        // Saving may fail (read-only checkout); the call is still allowed once.
-                        let _ = self.permissions.add_allow_rule(&suggested_rule, &root);
+        let result = match (
+            self.permissions.decide(name, input, tool.read_only(), &cwd),
+            hook,
+        ) {
+            (Decision::Deny { reason, .. }, _) => Err(reason),
+            (_, Some((PermissionDecision::Deny, reason))) => denied(&reason, HookEvent::PreToolUse),
+            (_, Some((PermissionDecision::Allow, _))) | (Decision::Allow { .. }, None) => Ok(()),
+            (Decision::Ask { .. }, _) | (_, Some((PermissionDecision::Ask, _))) => {
+                let asked =
+                    fire(&self.hooks, HookEvent::PermissionRequest, call(input), sink).await;
+                match asked.permission {
+                    Some((PermissionDecision::Allow, _)) => {
+                        if let Some(updated) = asked.updated_input {
+                            *input = updated;
+                        }
                         Ok(())
                     }
-                    PermissionAnswer::Deny(reason) if reason.trim().is_empty() => {
-                        Err(format!("The user denied this {name} call."))
+                    Some((PermissionDecision::Deny, reason)) => {
+                        denied(&reason, HookEvent::PermissionRequest)
                     }
-                    PermissionAnswer::Deny(reason) => {
-                        Err(format!("The user denied this {name} call: {reason}"))
-                    }
+                    _ => self.ask(name, &tool, input, base, sink).await,
                 }
+            }
+        };
+        Authorized {
+            result,
+            stop: pre.stop,
+        }
+    }
+
+    /// Asks the user about one call (Notification hooks fire first); in
+    /// print mode, where nobody can answer, the call is denied.
+    async fn ask(
+        &mut self,
+        name: &str,
+        tool: &Arc<dyn Tool>,
+        input: &Value,
+        base: &HookInput,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Result<(), String> {
+        let Some(prompter) = self.prompter.clone() else {
+            return Err(format!(
+                "Permission to use {name} was not granted: print mode cannot ask. Allow it with --allowedTools \"{name}\" or a permissions.allow rule in .claude/settings.json."
+            ));
+        };
+        let notice = base
+            .clone()
+            .with(
+                "message",
+                format!("Claude needs your permission to use {name}"),
+            )
+            .with("notification_type", "permission_prompt");
+        fire(&self.hooks, HookEvent::Notification, notice, sink).await;
+        let key_arg = tool.key_arg(input);
+        let suggested_rule = suggested_rule(name, &key_arg);
+        let answer = prompter(PermissionRequest {
+            tool: name.to_string(),
+            key_arg,
+            input: input.clone(),
+            suggested_rule: suggested_rule.clone(),
+        })
+        .await;
+        match answer {
+            PermissionAnswer::AllowOnce => Ok(()),
+            PermissionAnswer::AllowAlways => {
+                let root = self.ctx.project_root.clone();
+                // Saving may fail (read-only checkout); the call is still allowed once.
+                let _ = self.permissions.add_allow_rule(&suggested_rule, &root);
+                Ok(())
+            }
+            PermissionAnswer::Deny(reason) if reason.trim().is_empty() => {
+                Err(format!("The user denied this {name} call."))
+            }
+            PermissionAnswer::Deny(reason) => {
+                Err(format!("The user denied this {name} call: {reason}"))
             }
         }
     }
 
-    /// Runs one allowed call; shared access so read-only calls can run together.
-    pub async fn run(&self, name: &str, input: Value) -> ToolOutput {
+    /// PostToolUse (or PostToolUseFailure) hooks for a finished call: their
+    /// `additionalContext`, and the reason of a block, are added to what the
+    /// model reads. Returns the output and a `continue: false` reason.
+    pub async fn after_tool(
+        &self,
+        id: &str,
+        name: &str,
+        input: &Value,
+        mut out: ToolOutput,
+        base: &HookInput,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> (ToolOutput, Option<String>) {
+        let call = base
+            .clone()
+            .with("tool_name", name)
+            .with("tool_input", input.clone())
+            .with("tool_use_id", id);
+        let (event, call) = if out.is_error {
+            let error = match &out.content {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (
+                HookEvent::PostToolUseFailure,
+                call.with("error", error).with("is_interrupt", false),
+            )
+        } else {
+            (
+                HookEvent::PostToolUse,
+                call.with("tool_response", out.content.clone()),
+            )
+        };
+        let outcome = fire(&self.hooks, event, call, sink).await;
+        let mut notes = Vec::new();
+        if let Some(reason) = &outcome.block {
+            notes.push(format!("{event} hook feedback:\n{reason}"));
+        }
+        if let Some(context) = outcome.context() {
+            notes.push(context);
+        }
+        if !notes.is_empty() {
+            let note = notes.join("\n\n");
+            out.content = match out.content {
+                Value::String(s) => Value::String(format!("{s}\n\n{note}")),
+                Value::Array(mut blocks) => {
+                    blocks.push(json!({"type": "text", "text": note}));
+                    Value::Array(blocks)
+                }
+                other => Value::String(format!("{other}\n\n{note}")),
+            };
+        }
+        (out, outcome.stop)
+    }
+
+    /// Runs one allowed call; shared access so read-only calls can run
+    /// together. The call knows its `tool_use` id and may report progress to
+    /// `events` while it runs (a subagent's steps).
+    pub async fn run(
+        &self,
+        id: &str,
+        name: &str,
+        input: Value,
+        events: tokio::sync::mpsc::UnboundedSender<crate::session::TurnEvent>,
+    ) -> ToolOutput {
+        let mut ctx = self.ctx.clone();
+        ctx.tool_use_id = Some(id.to_string());
+        ctx.events = Some(events);
         match self.tool(name) {
-            Some(t) => t.call(input, &self.ctx).await,
+            Some(t) => t.call(input, &ctx).await,
             None => ToolOutput::error(format!("There is no tool named {name}.")),
         }
     }
@@ -209,6 +374,25 @@ pub fn suggested_rule(tool: &str, key_arg: &str) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Fires a hook event and shows the user what the hooks said (system
+/// messages, failures, timeouts) as [`TurnEvent::HookMessage`].
+pub(crate) async fn fire(
+    hooks: &Hooks,
+    event: HookEvent,
+    input: HookInput,
+    sink: &mut (dyn FnMut(TurnEvent) + Send),
+) -> HookOutcome {
+    let outcome = hooks.fire(event, input).await;
+    for m in &outcome.messages {
+        sink(TurnEvent::HookMessage {
+            event: m.event,
+            text: m.text.clone(),
+            is_error: m.is_error,
+        });
+    }
+    outcome
 }
 
 /// The `tool_use` blocks of an assistant message, in order.
@@ -300,6 +484,8 @@ impl Agent {
             max_turns: opts.max_turns,
             env: EnvInfo::detect(cwd, model),
             touched: Vec::new(),
+            agent_prompt: None,
+            hooks: Hooks::from_config(cfg),
         })
     }
 }

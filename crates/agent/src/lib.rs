@@ -9,12 +9,16 @@ pub mod agentic;
 pub mod budgets;
 pub mod caching;
 pub mod doctor;
+pub mod frontmatter;
+pub mod hooks;
 pub mod iam;
 pub mod memory;
 pub mod models;
 pub mod permissions;
 pub mod session;
 pub mod setup;
+pub mod skills;
+pub mod subagents;
 pub mod tools;
 pub mod transcript;
 

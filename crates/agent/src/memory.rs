@@ -862,15 +862,20 @@ afterwards report what you found or changed. Never claim something works or is d
         }
     }
 
-    text.push_str(&format!(
+    text.push_str(&env_block(env));
+    text
+}
+
+/// The environment section of a system prompt (a subagent's too).
+pub fn env_block(env: &EnvInfo) -> String {
+    format!(
         "\n# Environment\n<env>\nWorking directory: {}\nIs directory a git repo: {}\nPlatform: {}\nToday's date: {}\nModel: {}\n</env>\n",
         env.cwd.display(),
         if env.is_git_repo { "Yes" } else { "No" },
         env.platform,
         env.date,
         env.model,
-    ));
-    text
+    )
 }
 
 #[cfg(test)]

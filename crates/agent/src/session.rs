@@ -19,8 +19,11 @@ use claude_providers::{
 };
 use serde::Serialize;
 
-use crate::agentic::{Agent, PermissionDenial, denial_block, result_block, tool_uses};
+use crate::agentic::{Agent, PermissionDenial, denial_block, fire, result_block, tool_uses};
+use crate::hooks::{HookEvent, HookInput};
 use crate::setup::{Runtime, cost_on};
+use crate::subagents::{AgentDef, SubagentHost};
+use crate::tools::agent::AgentTool;
 use crate::transcript::{
     AssistantRecord, LoadedSession, SessionMeta, Transcript, TranscriptError, TranscriptStore,
     new_uuid, summary_message,
@@ -51,6 +54,23 @@ pub enum TurnEvent {
         name: String,
         reason: String,
     },
+    /// A complete message of the conversation: each assistant reply and
+    /// each user message of tool results (stream-json prints them).
+    Message(Message),
+    /// Something a subagent did, under the `Agent` call that started it
+    /// (`None` for a `context: fork` skill run outside a tool call).
+    Subagent {
+        parent_tool_use_id: Option<String>,
+        agent_type: String,
+        event: Box<TurnEvent>,
+    },
+    /// A hook's `systemMessage`, or a hook that failed or timed out (never
+    /// blocking): for the user, not the model.
+    HookMessage {
+        event: HookEvent,
+        text: String,
+        is_error: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +83,14 @@ pub enum TurnError {
     Transcript(#[from] TranscriptError),
     #[error("stopped after {turns} turns (--max-turns); the model wanted to go on")]
     MaxTurns { turns: u32 },
+    /// A skill invocation that could not run (a failing `!` command, an
+    /// unusable `model:`, a forked skill whose subagent failed).
+    #[error(transparent)]
+    Skill(#[from] crate::skills::SkillRunError),
+    /// A UserPromptSubmit hook blocked the prompt (it was not sent), or a
+    /// hook answered `continue: false`.
+    #[error("stopped by a {event} hook: {reason}")]
+    HookStopped { event: HookEvent, reason: String },
 }
 
 /// What the last turn did, for print mode's result.
@@ -70,7 +98,13 @@ pub enum TurnError {
 pub struct TurnStats {
     pub num_turns: u32,
     pub permission_denials: Vec<PermissionDenial>,
+    /// A PreToolUse or PostToolUse hook's `continue: false`, and its reason.
+    #[serde(skip)]
+    pub stopped_by_hook: Option<(HookEvent, String)>,
 }
+
+/// How many times Stop hooks may send the model back to work in one turn.
+const MAX_STOP_CONTINUES: u32 = 8;
 
 const INTERRUPTED: &str = "The user interrupted this tool call (Ctrl-C) before it finished; it was stopped. Ask before retrying it.";
 
@@ -125,6 +159,10 @@ pub struct Session {
     pub started: Instant,
     pub agent: Option<Agent>,
     pub last_turn: TurnStats,
+    /// The skills and commands `/name` invokes, when loaded.
+    pub skills: Option<crate::skills::Skills>,
+    /// SessionStart hooks' context, sent with the next prompt.
+    hook_context: Vec<String>,
 }
 
 const HANDOFF_PROMPT: &str = "Write a handoff summary of this conversation for a fresh session that will continue the work without seeing it. Include: the goal, decisions made and why, facts established, files or notes involved, open questions, and the next steps. Be complete but concise; use short Markdown sections. Reply with the summary only.";
@@ -159,6 +197,8 @@ impl Session {
             started: Instant::now(),
             agent: None,
             last_turn: TurnStats::default(),
+            skills: None,
+            hook_context: Vec::new(),
         })
     }
 
@@ -207,13 +247,55 @@ impl Session {
             started: Instant::now(),
             agent: None,
             last_turn: TurnStats::default(),
+            skills: None,
+            hook_context: Vec::new(),
         })
+    }
+
+    /// A subagent's session: the parent's provider (and so its books), its
+    /// own runtime (model) and messages, no transcript.
+    pub fn child(
+        runtime: Runtime,
+        provider: Arc<dyn Provider>,
+        store: TranscriptStore,
+        cwd: PathBuf,
+    ) -> Session {
+        Session {
+            id: new_uuid(),
+            runtime,
+            provider,
+            scope: TurnScope::default(),
+            messages: Vec::new(),
+            transcript: None,
+            store,
+            cwd,
+            entrypoint: "subagent",
+            costs: Vec::new(),
+            last_context_tokens: None,
+            started: Instant::now(),
+            agent: None,
+            last_turn: TurnStats::default(),
+            skills: None,
+            hook_context: Vec::new(),
+        }
     }
 
     /// Records a prompt answered locally, without a model (the native `/q`): the user line and
     /// an assistant line with zero usage and model `native:/q` in the transcript, and both
     /// messages in the conversation.
     pub fn record_local(&mut self, prompt: &str, answer: &str) -> Result<(), TranscriptError> {
+        self.record_exchange(prompt, answer, "native:/q")
+    }
+
+    /// Records a prompt and an answer that did not come from this
+    /// session's own model request (a native command, a forked skill's
+    /// subagent, whose requests are in the ledger under its own rows).
+    pub fn record_exchange(
+        &mut self,
+        prompt: &str,
+        answer: &str,
+        model: &str,
+    ) -> Result<(), TranscriptError> {
         let user = Message::user(prompt);
         let reply = Message {
             role: Role::Assistant,
@@ -226,7 +308,7 @@ impl Session {
                 &uuid,
                 &AssistantRecord {
                     message: &reply,
-                    model: "native:/q",
+                    model,
                     message_id: "",
                     stop_reason: Some("end_turn"),
                     usage: &Usage::default(),
@@ -239,6 +321,11 @@ impl Session {
         push_merged(&mut self.messages, user);
         self.messages.push(reply);
         Ok(())
+    }
+
+    /// The directory the session started in.
+    pub fn cwd(&self) -> &std::path::Path {
+        &self.cwd
     }
 
     pub fn transcript_path(&self) -> Option<PathBuf> {
@@ -299,6 +386,33 @@ impl Session {
         self.agent = Some(agent);
     }
 
+    /// Adds the `Agent` tool with these subagent types (after
+    /// [`Session::enable_tools`]); subagents run on this session's provider.
+    pub fn enable_subagents(&mut self, agents: Vec<AgentDef>) {
+        let Some(agent) = self.agent.as_mut() else {
+            return;
+        };
+        let tool = AgentTool::new(&agents);
+        let host = SubagentHost::new(
+            self.provider.clone(),
+            self.runtime.clone(),
+            self.store.clone(),
+            agent,
+            agents,
+        );
+        agent.ctx.subagents = Some(Arc::new(host));
+        agent.tools.push(Arc::new(tool));
+    }
+
+    /// The subagent host, brought up to date with this session's
+    /// permissions and model; `None` without tools or subagents.
+    pub fn subagents(&self) -> Option<Arc<SubagentHost>> {
+        let agent = self.agent.as_ref()?;
+        let host = agent.ctx.subagents.clone()?;
+        host.sync_parent(&agent.permissions, self.model_in_use());
+        Some(host)
+    }
+
     /// The request the next turn would send (for `/context` and dry runs).
     pub fn preview_request(&self) -> MessagesRequest {
         self.request(self.messages.clone())
@@ -327,15 +441,53 @@ impl Session {
         sink: &mut (dyn FnMut(TurnEvent) + Send),
         cancel: C,
     ) -> Result<Completion, TurnError> {
+        self.last_turn = TurnStats::default();
+        let mut prompt_context = Vec::new();
+        // A subagent's task is not a user prompt.
+        if let Some(agent) = self
+            .agent
+            .as_ref()
+            .filter(|_| self.entrypoint != "subagent")
+        {
+            let hooks = agent.hooks.clone();
+            let input = self.hook_input().with("prompt", text);
+            let outcome = fire(&hooks, HookEvent::UserPromptSubmit, input, sink).await;
+            if let Some(reason) = outcome.block.or(outcome.stop) {
+                return Err(TurnError::HookStopped {
+                    event: HookEvent::UserPromptSubmit,
+                    reason,
+                });
+            }
+            prompt_context = outcome.additional_context;
+        }
         self.maybe_auto_compact(text, sink).await?;
-        let user = Message::user(text);
+        // SessionStart context (compaction may just have added some) first.
+        let context: Vec<String> = std::mem::take(&mut self.hook_context)
+            .into_iter()
+            .map(|c| format!("<session-start-hook>\n{c}\n</session-start-hook>"))
+            .chain(
+                prompt_context
+                    .into_iter()
+                    .map(|c| format!("<user-prompt-submit-hook>\n{c}\n</user-prompt-submit-hook>")),
+            )
+            .collect();
+        let user = if context.is_empty() {
+            Message::user(text)
+        } else {
+            let mut blocks = vec![ContentBlock::text(text)];
+            blocks.extend(context.into_iter().map(ContentBlock::text));
+            Message {
+                role: Role::User,
+                content: MessageContent::Blocks(blocks),
+            }
+        };
         if let Some(t) = &mut self.transcript {
             t.user(&user)?;
         }
         push_merged(&mut self.messages, user);
-        self.last_turn = TurnStats::default();
         let cancel = std::pin::pin!(cancel);
         let mut cancel = cancel;
+        let mut stop_continues = 0;
         loop {
             self.last_turn.num_turns += 1;
             let request = self.request(self.messages.clone());
@@ -356,9 +508,24 @@ impl Session {
             };
             self.record(&uuid, &done, false, "turn")?;
             self.messages.push(done.message.clone());
+            sink(TurnEvent::Message(done.message.clone()));
             let uses = tool_uses(&done.message);
             if uses.is_empty() || self.agent.is_none() {
-                return Ok(done);
+                let max = self.agent.as_ref().and_then(|a| a.max_turns);
+                if max.is_some_and(|m| self.last_turn.num_turns >= m) {
+                    return Ok(done);
+                }
+                let Some(feedback) = self.stop_hooks(&done, &mut stop_continues, sink).await else {
+                    return Ok(done);
+                };
+                // A Stop hook blocked: its reason goes to the model, which goes on.
+                let message = Message::user(feedback);
+                if let Some(t) = &mut self.transcript {
+                    t.user(&message)?;
+                }
+                sink(TurnEvent::Message(message.clone()));
+                push_merged(&mut self.messages, message);
+                continue;
             }
             let (results, cancelled) = self.run_tools(uses, sink, cancel.as_mut()).await;
             let message = Message {
@@ -368,11 +535,15 @@ impl Session {
             if let Some(t) = &mut self.transcript {
                 t.user(&message)?;
             }
+            sink(TurnEvent::Message(message.clone()));
             self.messages.push(message);
             if cancelled {
                 return Err(TurnError::Cancelled {
                     partial: String::new(),
                 });
+            }
+            if let Some((event, reason)) = self.last_turn.stopped_by_hook.clone() {
+                return Err(TurnError::HookStopped { event, reason });
             }
             let max = self.agent.as_ref().and_then(|a| a.max_turns);
             if max.is_some_and(|m| self.last_turn.num_turns >= m) {
@@ -399,13 +570,21 @@ impl Session {
                 b.record_tool(name, decision, Some(outcome), Some(input));
             }
         };
+        // Subagents started by these calls inherit the permissions and model as they are now.
+        self.subagents();
+        let base = self.hook_input();
         let Some(agent) = self.agent.as_mut() else {
             return (Vec::new(), false);
         };
+        let mut uses = uses;
         let mut results: Vec<Option<ContentBlock>> = vec![None; uses.len()];
         let mut allowed = Vec::new();
-        for (i, (id, name, input)) in uses.iter().enumerate() {
-            match agent.authorize(name, input).await {
+        for (i, (id, name, input)) in uses.iter_mut().enumerate() {
+            let verdict = agent.authorize(id, name, input, &base, sink).await;
+            if let Some(reason) = verdict.stop {
+                self.last_turn.stopped_by_hook = Some((HookEvent::PreToolUse, reason));
+            }
+            match verdict.result {
                 Ok(()) => allowed.push(i),
                 Err(reason) => {
                     audit(name, "deny", &reason, input);
@@ -423,7 +602,8 @@ impl Session {
                 }
             }
         }
-        // Consecutive read-only calls form one concurrent batch.
+        // Consecutive read-only calls form one concurrent batch (`Agent` calls
+        // are read-only: their subagents run concurrently).
         let mut batches: Vec<Vec<usize>> = Vec::new();
         for i in allowed {
             let ro = agent.is_read_only(&uses[i].1);
@@ -449,15 +629,29 @@ impl Session {
                     key_arg: agent.key_arg(name, input),
                 });
             }
+            // Calls report progress (a subagent's steps) through a channel,
+            // shown here while they run: the sink cannot be shared.
+            let (events, mut progress) = tokio::sync::mpsc::unbounded_channel();
             let agent_ref = &*agent;
-            let runs = batch
+            let runs: Vec<_> = batch
                 .iter()
-                .map(|&i| agent_ref.run(&uses[i].1, uses[i].2.clone()));
-            let joined = futures_util::future::join_all(runs);
-            let outs = tokio::select! {
-                outs = joined => Some(outs),
-                () = cancel.as_mut() => None,
+                .map(|&i| {
+                    let (id, name, input) = &uses[i];
+                    agent_ref.run(id, name, input.clone(), events.clone())
+                })
+                .collect();
+            drop(events);
+            let mut joined = std::pin::pin!(futures_util::future::join_all(runs));
+            let outs = loop {
+                tokio::select! {
+                    outs = &mut joined => break Some(outs),
+                    () = cancel.as_mut() => break None,
+                    Some(ev) = progress.recv() => sink(ev),
+                }
             };
+            while let Ok(ev) = progress.try_recv() {
+                sink(ev);
+            }
             match outs {
                 Some(outs) => {
                     for (&i, out) in batch.iter().zip(outs) {
@@ -473,6 +667,13 @@ impl Session {
                             summary: out.summary.clone(),
                             is_error: out.is_error,
                         });
+                        let (id, name, input) = &uses[i];
+                        let (out, stop) = agent_ref
+                            .after_tool(id, name, input, out, &base, sink)
+                            .await;
+                        if let Some(reason) = stop {
+                            self.last_turn.stopped_by_hook = Some((HookEvent::PostToolUse, reason));
+                        }
                         results[i] = Some(result_block(&uses[i].0, &out));
                     }
                 }
@@ -507,6 +708,7 @@ impl Session {
             model_id: self.model_in_use().model_id.clone(),
             stream: self.runtime.stream,
             label: self.scope.label.clone(),
+            metadata: Default::default(),
         };
         let mut shown = String::new();
         let mut transcript = self.transcript.as_mut();
@@ -700,8 +902,26 @@ impl Session {
         &mut self,
         sink: &mut (dyn FnMut(TurnEvent) + Send),
     ) -> Result<String, TurnError> {
+        self.compact_as("manual", sink).await
+    }
+
+    /// Compaction, `manual` (/compact) or `auto`: PreCompact hooks first,
+    /// SessionStart hooks (source `compact`) after.
+    async fn compact_as(
+        &mut self,
+        trigger: &str,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Result<String, TurnError> {
         if self.messages.is_empty() {
             return Ok(String::new());
+        }
+        if let Some(agent) = &self.agent {
+            let hooks = agent.hooks.clone();
+            let input = self
+                .hook_input()
+                .with("trigger", trigger)
+                .with("custom_instructions", "");
+            fire(&hooks, HookEvent::PreCompact, input, sink).await;
         }
         self.books_purpose("compaction");
         let summary = self.summarise(false, sink).await;
@@ -712,6 +932,7 @@ impl Session {
         }
         self.messages = vec![summary_message(&summary)];
         self.last_context_tokens = None;
+        self.session_start("compact", sink).await;
         Ok(summary)
     }
 
@@ -726,12 +947,92 @@ impl Session {
         if before <= self.runtime.auto_compact_threshold() || self.messages.len() < 2 {
             return Ok(());
         }
-        self.compact(sink).await?;
+        self.compact_as("auto", sink).await?;
         sink(TurnEvent::AutoCompacted {
             tokens_before: before,
             tokens_after: self.context_tokens(),
         });
         Ok(())
+    }
+
+    /// The common input of this session's hooks.
+    pub fn hook_input(&self) -> HookInput {
+        let agent = self.agent.as_ref();
+        HookInput {
+            session_id: self.id.clone(),
+            transcript_path: self.transcript_path(),
+            cwd: agent.map_or_else(|| self.cwd.clone(), |a| a.ctx.cwd()),
+            permission_mode: agent.map(|a| a.permissions.mode().as_str().to_string()),
+            agent_type: self.scope.label.as_ref().and_then(|l| l.agent_type.clone()),
+            ..HookInput::default()
+        }
+    }
+
+    /// SessionStart hooks (`source`: startup, resume, clear, compact); what
+    /// they add to the context goes with the next prompt.
+    pub async fn session_start(&mut self, source: &str, sink: &mut (dyn FnMut(TurnEvent) + Send)) {
+        let Some(agent) = &self.agent else {
+            return;
+        };
+        let hooks = agent.hooks.clone();
+        let input = self
+            .hook_input()
+            .with("source", source)
+            .with("model", self.runtime.model.model_id.clone());
+        let outcome = fire(&hooks, HookEvent::SessionStart, input, sink).await;
+        self.hook_context.extend(outcome.additional_context);
+    }
+
+    /// SessionEnd hooks (`reason`: clear, logout, prompt_input_exit, other).
+    pub async fn session_end(&mut self, reason: &str, sink: &mut (dyn FnMut(TurnEvent) + Send)) {
+        let Some(agent) = &self.agent else {
+            return;
+        };
+        let hooks = agent.hooks.clone();
+        let input = self.hook_input().with("reason", reason);
+        fire(&hooks, HookEvent::SessionEnd, input, sink).await;
+    }
+
+    /// Stop hooks (SubagentStop in a subagent) when the model ends its turn:
+    /// the feedback to send back when one blocks, `None` to stop.
+    /// `stop_hook_active` is true once a Stop hook has already sent the
+    /// model back; after [`MAX_STOP_CONTINUES`] the turn ends regardless.
+    async fn stop_hooks(
+        &mut self,
+        done: &Completion,
+        continues: &mut u32,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Option<String> {
+        let event = if self.entrypoint == "subagent" {
+            HookEvent::SubagentStop
+        } else {
+            HookEvent::Stop
+        };
+        let hooks = self.agent.as_ref()?.hooks.clone();
+        if !hooks.has(event) {
+            return None;
+        }
+        if *continues >= MAX_STOP_CONTINUES {
+            sink(TurnEvent::HookMessage {
+                event,
+                text: format!(
+                    "{event} hooks sent the model back {MAX_STOP_CONTINUES} times in this turn; the turn ends here."
+                ),
+                is_error: true,
+            });
+            return None;
+        }
+        let input = self
+            .hook_input()
+            .with("stop_hook_active", *continues > 0)
+            .with("last_assistant_message", done.message.content.text());
+        let outcome = fire(&hooks, event, input, sink).await;
+        if outcome.stop.is_some() {
+            return None;
+        }
+        let reason = outcome.block?;
+        *continues += 1;
+        Some(format!("{event} hook feedback:\n{reason}"))
     }
 
     pub fn elapsed(&self) -> Duration {

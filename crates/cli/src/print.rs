@@ -128,12 +128,12 @@ async fn print_turn(
         return Ok(0);
     }
     let costs_before = session.costs.len();
-    let mut out = Renderer::new(format, args.include_partial_messages);
+    let mut out = Renderer::new(format, args.include_partial_messages, session.id.clone());
     let mut sink = |ev: TurnEvent| out.event(ev);
     let cancel = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let result = session.turn(&prompt, &mut sink, cancel).await;
+    let result = session.submit(&prompt, &mut sink, cancel).await;
     out.finish_text();
     let run_costs = &session.costs[costs_before..];
     let mut usage = Usage::default();
@@ -162,12 +162,6 @@ async fn print_turn(
     });
     let code = match result {
         Ok(done) => {
-            if format == OutputFormat::StreamJson {
-                println!(
-                    "{}",
-                    json!({"type": "assistant", "message": done.message, "session_id": session.id})
-                );
-            }
             result_line["subtype"] = json!("success");
             result_line["is_error"] = json!(false);
             result_line["result"] = json!(done.message.content.text());
@@ -210,6 +204,14 @@ async fn print_turn(
             result_line["result"] = json!("");
             12
         }
+        Err(TurnError::Skill(e)) => {
+            eprintln!("claude: {e}");
+            result_line["subtype"] = json!("error_during_execution");
+            result_line["is_error"] = json!(true);
+            result_line["result"] = json!("");
+            result_line["error"] = json!({"code": "skill", "message": e.to_string()});
+            1
+        }
         Err(TurnError::Transcript(e)) => {
             eprintln!("claude: {e}");
             result_line["subtype"] = json!("error_during_execution");
@@ -218,7 +220,18 @@ async fn print_turn(
             result_line["error"] = json!({"code": "transcript", "message": e.to_string()});
             1
         }
+        Err(e @ TurnError::HookStopped { .. }) => {
+            eprintln!("claude: {e}");
+            result_line["subtype"] = json!("error_during_execution");
+            result_line["is_error"] = json!(true);
+            result_line["result"] = json!("");
+            result_line["error"] = json!({"code": "hook_stopped", "message": e.to_string()});
+            1
+        }
     };
+    session
+        .session_end("other", &mut |ev: TurnEvent| out.event(ev))
+        .await;
     let code = settle_books(books.as_ref(), code, &mut result_line);
     if format != OutputFormat::Text {
         println!("{result_line}");
@@ -255,15 +268,65 @@ struct Renderer {
     partial_messages: bool,
     ended_with_newline: bool,
     wrote_text: bool,
+    session_id: String,
 }
 
 impl Renderer {
-    fn new(format: OutputFormat, partial_messages: bool) -> Self {
+    fn new(format: OutputFormat, partial_messages: bool, session_id: String) -> Self {
         Self {
             format,
             partial_messages,
             ended_with_newline: true,
             wrote_text: false,
+            session_id,
+        }
+    }
+
+    /// A stream-json line for a whole message: the main conversation's
+    /// (`parent_tool_use_id` null) or a subagent's (the `Agent` call's id).
+    fn message_line(&self, message: &claude_protocol::Message, parent: Option<&str>) {
+        if self.format == OutputFormat::StreamJson {
+            let kind = match message.role {
+                claude_protocol::Role::User => "user",
+                claude_protocol::Role::Assistant => "assistant",
+            };
+            println!(
+                "{}",
+                json!({"type": kind, "message": message, "parent_tool_use_id": parent, "session_id": self.session_id})
+            );
+        }
+    }
+
+    /// What a subagent does: its messages in stream-json, its tool calls on
+    /// stderr in text mode, its retries and denials always.
+    fn subagent(&mut self, parent: Option<&str>, agent_type: &str, ev: TurnEvent) {
+        match ev {
+            // A subagent with no `Agent` call (a slash-invoked fork skill) has
+            // no id to mark its messages with: only its answer is shown.
+            TurnEvent::Message(m) if parent.is_some() => self.message_line(&m, parent),
+            TurnEvent::ToolStarted { name, key_arg, .. } if self.format == OutputFormat::Text => {
+                self.finish_text();
+                eprintln!("claude:   ⎿ {agent_type} ⏺ {name}({key_arg})");
+            }
+            TurnEvent::ToolDenied { name, reason, .. } => {
+                eprintln!("claude:   ⎿ {agent_type}: {name} denied: {reason}");
+            }
+            TurnEvent::Provider(ProviderEvent::Retry(notice)) => {
+                eprintln!("claude: {agent_type}: {notice}");
+            }
+            TurnEvent::Provider(ProviderEvent::Stream(ev))
+                if self.format == OutputFormat::StreamJson && self.partial_messages =>
+            {
+                println!(
+                    "{}",
+                    json!({"type": "stream_event", "event": ev, "parent_tool_use_id": parent, "session_id": self.session_id})
+                );
+            }
+            // What hooks said and compaction notices read the same from a subagent.
+            ev @ (TurnEvent::HookMessage { .. } | TurnEvent::AutoCompacted { .. }) => {
+                self.event(ev)
+            }
+            _ => {}
         }
     }
 
@@ -295,6 +358,19 @@ impl Renderer {
                 eprintln!("claude: {name} denied: {reason}");
                 return;
             }
+            TurnEvent::HookMessage {
+                event,
+                text,
+                is_error,
+            } => {
+                self.finish_text();
+                if is_error {
+                    eprintln!("claude: {text}");
+                } else {
+                    eprintln!("claude: {event} hook: {text}");
+                }
+                return;
+            }
             TurnEvent::AutoCompacted {
                 tokens_before,
                 tokens_after,
@@ -302,6 +378,18 @@ impl Renderer {
                 eprintln!(
                     "claude: the context was nearly full ({tokens_before} tokens); older turns were summarised ({tokens_after} tokens now)."
                 );
+                return;
+            }
+            TurnEvent::Message(m) => {
+                self.message_line(&m, None);
+                return;
+            }
+            TurnEvent::Subagent {
+                parent_tool_use_id,
+                agent_type,
+                event,
+            } => {
+                self.subagent(parent_tool_use_id.as_deref(), &agent_type, *event);
                 return;
             }
         };
@@ -332,7 +420,10 @@ impl Renderer {
                     }
                 }
                 OutputFormat::StreamJson if self.partial_messages => {
-                    println!("{}", json!({"type": "stream_event", "event": ev}));
+                    println!(
+                        "{}",
+                        json!({"type": "stream_event", "event": ev, "parent_tool_use_id": null, "session_id": self.session_id})
+                    );
                 }
                 OutputFormat::StreamJson | OutputFormat::Json => {}
             },

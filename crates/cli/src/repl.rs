@@ -16,6 +16,7 @@ use rustyline::error::ReadlineError;
 use std::sync::Arc;
 
 use crate::args::RunArgs;
+use crate::complete::SlashCompleter;
 use crate::print::header;
 use crate::render::{MarkdownStream, Style};
 use crate::sessions;
@@ -54,6 +55,10 @@ const COMMANDS: &[(&str, &str)] = &[
     ),
     ("/tasks", "the session's task list"),
     (
+        "/hooks",
+        "the hooks in effect: event, matcher, command and the file each came from",
+    ),
+    (
         "/exit",
         "leave (Ctrl-D works too; Shift-Tab cycles the permission mode)",
     ),
@@ -80,7 +85,9 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
             Ok(s) => s,
             Err(code) => return Ok(code),
         };
-    let mut editor = rustyline::DefaultEditor::new()?;
+    let mut editor: rustyline::Editor<SlashCompleter, rustyline::history::DefaultHistory> =
+        rustyline::Editor::new()?;
+    editor.set_helper(Some(completer(&session)));
     let cycle = Arc::new(std::sync::atomic::AtomicBool::new(false));
     editor.bind_sequence(
         rustyline::KeyEvent(rustyline::KeyCode::BackTab, rustyline::Modifiers::NONE),
@@ -106,10 +113,25 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
         dim("/help for commands · Ctrl-C cancels a reply · Ctrl-D exits")
     );
 
+    let status_line = match claude_agent::hooks::StatusLine::from_config(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("claude: warning: {e}");
+            None
+        }
+    };
     if let Some(p) = &args.prompt {
         rt.block_on(turn(&mut session, p));
     }
     loop {
+        if let Some(line) = &status_line {
+            // Refreshed before every prompt, so after each turn.
+            match rt.block_on(line.render(&status_json(&session, cfg))) {
+                Ok(text) if !text.trim().is_empty() => println!("{}", dim(&text)),
+                Ok(_) => {}
+                Err(e) => eprintln!("claude: {e}"),
+            }
+        }
         let read = editor.readline_with_initial("> ", (&std::mem::take(&mut pending_input), ""));
         if cycle.swap(false, std::sync::atomic::Ordering::SeqCst) {
             // Shift-Tab: cycle the permission mode and give the line back.
@@ -156,6 +178,7 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
         }
     }
     let _ = editor.save_history(&history);
+    rt.block_on(session.session_end("prompt_input_exit", &mut show_hook_messages));
     if let Some(p) = session.transcript_path() {
         println!(
             "{}",
@@ -167,6 +190,76 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
         );
     }
     Ok(0)
+}
+
+/// What the status line command reads on stdin: Claude Code's shape.
+fn status_json(session: &Session, cfg: &Config) -> serde_json::Value {
+    let model = session.model_in_use();
+    let cwd = session
+        .agent
+        .as_ref()
+        .map_or_else(|| cfg.project_root().to_path_buf(), |a| a.ctx.cwd());
+    let display_name = model
+        .info
+        .map(|i| i.name.clone())
+        .or_else(|| model.alias.clone())
+        .unwrap_or_else(|| model.model_id.clone());
+    serde_json::json!({
+        "hook_event_name": "Status",
+        "session_id": session.id,
+        "transcript_path": session.transcript_path(),
+        "cwd": cwd,
+        "model": {"id": model.model_id, "display_name": display_name},
+        "workspace": {"current_dir": cwd, "project_dir": cfg.project_root()},
+        "version": env!("CARGO_PKG_VERSION"),
+        "output_style": {"name": "default"},
+        "cost": {
+            "total_cost_usd": session.total_cost(),
+            "total_duration_ms": session.elapsed().as_millis() as u64,
+        },
+        "context_tokens": session.context_tokens(),
+        "exceeds_200k_tokens": session.context_tokens() > 200_000,
+    })
+}
+
+/// Shows hook messages outside a turn (session start and end, /clear).
+fn show_hook_messages(ev: TurnEvent) {
+    if let TurnEvent::HookMessage {
+        event,
+        text,
+        is_error,
+    } = ev
+    {
+        eprintln!("{}", hook_line(event, &text, is_error));
+    }
+}
+
+/// A hook's message: failures name the hook themselves; system messages
+/// get the event.
+fn hook_line(event: claude_agent::hooks::HookEvent, text: &str, is_error: bool) -> String {
+    if is_error {
+        format!("⚠ {text}")
+    } else {
+        dim(&format!("{event} hook: {text}"))
+    }
+}
+
+/// Tab completion for the built-in commands and the session's skills.
+fn completer(session: &Session) -> SlashCompleter {
+    let mut names: Vec<(String, String)> = COMMANDS
+        .iter()
+        .map(|(c, what)| {
+            let name = c.split_whitespace().next().unwrap_or(c);
+            (name.to_string(), (*what).to_string())
+        })
+        .collect();
+    if let Some(skills) = &session.skills {
+        names.extend(skills.set.user_invocable().map(|s| {
+            let hint = s.argument_hint.clone().unwrap_or_default();
+            (format!("/{}", s.name), hint)
+        }));
+    }
+    SlashCompleter::new(names)
 }
 
 /// The spinner on screen, so a permission prompt can clear it first.
@@ -379,7 +472,46 @@ impl TurnView {
                 println!("  ⎿ {}", dim(&format!("{name} denied: {reason}")));
                 self.spinner = spinner("Thinking…");
             }
-            TurnEvent::Provider(_) => {}
+            TurnEvent::HookMessage {
+                event,
+                text,
+                is_error,
+            } => {
+                let line = hook_line(event, &text, is_error);
+                match &self.spinner {
+                    Some(s) => s.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
+            TurnEvent::Subagent {
+                agent_type, event, ..
+            } => self.subagent(&agent_type, *event),
+            TurnEvent::Provider(_) | TurnEvent::Message(_) => {}
+        }
+    }
+
+    /// A subagent's tool calls, denials and retries, under its `Agent` call
+    /// and above the spinner; its text is for the main agent only.
+    fn subagent(&mut self, agent_type: &str, ev: TurnEvent) {
+        let line = match ev {
+            TurnEvent::ToolStarted { name, key_arg, .. } => {
+                format!("  ⎿ {agent_type} ⏺ {name}({key_arg})")
+            }
+            TurnEvent::ToolDenied { name, reason, .. } => {
+                format!("  ⎿ {agent_type}: {name} denied: {reason}")
+            }
+            TurnEvent::Provider(ProviderEvent::Retry(notice)) => {
+                format!("  ⎿ {agent_type}: {notice}")
+            }
+            // What hooks said and compaction notices read the same from a subagent.
+            ev @ (TurnEvent::HookMessage { .. } | TurnEvent::AutoCompacted { .. }) => {
+                return self.event(ev);
+            }
+            _ => return,
+        };
+        match &self.spinner {
+            Some(s) => s.println(dim(&line)),
+            None => println!("{}", dim(&line)),
         }
     }
 
@@ -405,7 +537,7 @@ async fn turn(session: &mut Session, text: &str) {
     let cancel = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let result = session.turn(text, &mut sink, cancel).await;
+    let result = session.submit(text, &mut sink, cancel).await;
     view.finish();
     println!();
     match result {
@@ -421,6 +553,8 @@ async fn turn(session: &mut Session, text: &str) {
         }
         Err(TurnError::Transcript(e)) => eprintln!("claude: {e}"),
         Err(e @ TurnError::MaxTurns { .. }) => eprintln!("claude: {e}"),
+        Err(e @ TurnError::Skill(_)) => eprintln!("claude: {e}"),
+        Err(e @ TurnError::HookStopped { .. }) => eprintln!("claude: {e}"),
     }
     books(session);
     println!(
@@ -471,6 +605,20 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
             for (c, what) in COMMANDS {
                 println!("  {c:<20} {what}");
             }
+            if let Some(skills) = &session.skills {
+                let mut any = false;
+                for s in skills.set.user_invocable() {
+                    if !any {
+                        println!("Skills and commands (claude skills list shows their models):");
+                        any = true;
+                    }
+                    let mut what: String = s.description.chars().take(70).collect();
+                    if s.description.chars().count() > 70 {
+                        what.push('…');
+                    }
+                    println!("  {:<20} {what}", format!("/{}", s.name));
+                }
+            }
         }
         "/model" if arg.is_empty() => {
             let m = &session.runtime.model;
@@ -495,9 +643,13 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
                 if let TurnEvent::Provider(ProviderEvent::Retry(n)) = &ev {
                     eprintln!("claude: {n}");
                 }
+                show_hook_messages(ev);
             };
             let result = if name == "/wipe" {
-                session.wipe(quick, &mut sink).await
+                session.session_end("clear", &mut sink).await;
+                let r = session.wipe(quick, &mut sink).await;
+                session.session_start("clear", &mut sink).await;
+                r
             } else {
                 session.compact(&mut sink).await
             };
@@ -540,17 +692,49 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
         "/memory" => memory(session),
         "/context" => context(session),
         "/tasks" => tasks(session),
-        "/clear" => match session.clear() {
-            Ok(()) => println!(
-                "{}",
-                dim(&format!("Context cleared. New session {}.", session.id))
-            ),
-            Err(e) => eprintln!("claude: {e}"),
-        },
+        "/hooks" => hooks(session),
+        "/clear" => {
+            session.session_end("clear", &mut show_hook_messages).await;
+            match session.clear() {
+                Ok(()) => println!(
+                    "{}",
+                    dim(&format!("Context cleared. New session {}.", session.id))
+                ),
+                Err(e) => eprintln!("claude: {e}"),
+            }
+            session
+                .session_start("clear", &mut show_hook_messages)
+                .await;
+        }
+        other
+            if session
+                .skills
+                .as_ref()
+                .and_then(|s| s.set.get(&other[1..]))
+                .is_some_and(|s| s.user_invocable) =>
+        {
+            let line = if arg.is_empty() {
+                other.to_string()
+            } else {
+                format!("{other} {arg}")
+            };
+            turn(session, &line).await;
+        }
         other => {
+            let skills: Vec<String> = session
+                .skills
+                .as_ref()
+                .map(|s| {
+                    s.set
+                        .user_invocable()
+                        .map(|s| format!("/{}", s.name))
+                        .collect()
+                })
+                .unwrap_or_default();
             let names = COMMANDS
                 .iter()
-                .map(|(c, _)| c.split_whitespace().next().unwrap_or(c));
+                .map(|(c, _)| c.split_whitespace().next().unwrap_or(c))
+                .chain(skills.iter().map(String::as_str));
             match claude_providers::did_you_mean(other, names) {
                 Some(s) => {
                     eprintln!("Unknown command {other}. Did you mean {s}? (/help lists them)")
@@ -675,6 +859,37 @@ fn context(session: &Session) {
     println!("  memory files   {memory:>8}");
     println!("  tools          {tools:>8}");
     println!("  messages       {messages:>8}");
+}
+
+fn hooks(session: &Session) {
+    let Some(agent) = &session.agent else {
+        println!("Tools are off in this session.");
+        return;
+    };
+    let list = agent.hooks.list();
+    if list.is_empty() {
+        println!(
+            "No hooks. Add them under `hooks` in .claude/settings.json (docs/skills-and-hooks.md)."
+        );
+    }
+    for h in list {
+        let matcher = if h.matcher.is_empty() {
+            "*"
+        } else {
+            h.matcher.as_str()
+        };
+        let once = if h.once { ", once" } else { "" };
+        println!(
+            "  {:<18} {:<16} {}  {}",
+            h.event.as_str(),
+            matcher,
+            h.command,
+            dim(&format!("({}s{once}) {}", h.timeout_secs, h.source))
+        );
+    }
+    for w in agent.hooks.warnings() {
+        println!("  {}", dim(&format!("warning: {w}")));
+    }
 }
 
 fn tasks(session: &Session) {

@@ -1,13 +1,16 @@
 //! Starting, continuing and resuming sessions, and `claude sessions`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use claude_agent::Runtime;
 use claude_agent::accounting::AccountingHandle;
 use claude_agent::agentic::{Agent, AgentOptions, Prompter};
 use claude_agent::permissions::PermissionFlags;
-use claude_agent::session::Session;
+use claude_agent::session::{Session, TurnEvent};
+use claude_agent::skills::{SkillSet, Skills};
+use claude_agent::subagents::load_agents;
 use claude_agent::transcript::{LoadedSession, SessionSummary, TranscriptStore};
 use claude_config::Config;
 
@@ -59,6 +62,7 @@ pub async fn open(
     } else {
         None
     };
+    let resumed = loaded.is_some();
     let result = match loaded {
         Some(l) => {
             let incomplete = l.had_incomplete_reply;
@@ -100,15 +104,29 @@ pub async fn open(
     };
     match Agent::from_config(cfg, &cwd, &session.runtime.model.model_id, opts) {
         Ok(agent) => {
+            let hook_warnings = agent.hooks.warnings();
             for w in agent
                 .permissions
                 .warnings()
                 .iter()
                 .chain(agent.memory.warnings())
+                .chain(&hook_warnings)
             {
                 eprintln!("claude: warning: {w}");
             }
             session.enable_tools(agent);
+            // Agent-file warnings are shown by `claude skills check`, not at every start.
+            let (agents, _warnings) = load_agents(cfg.user_dir(), cfg.project_root());
+            session.enable_subagents(agents);
+            let skills = SkillSet::load(cfg.user_dir(), cfg.project_root());
+            session.enable_skills(Skills {
+                set: Arc::new(skills),
+                env: cfg
+                    .env()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            });
         }
         Err(e) => {
             eprintln!("claude: {e}");
@@ -118,6 +136,22 @@ pub async fn open(
     if let Some(books) = &session.runtime.accounting {
         books.set_session(&session.id);
     }
+    let source = if resumed { "resume" } else { "startup" };
+    let mut show = |ev: TurnEvent| {
+        if let TurnEvent::HookMessage {
+            event,
+            text,
+            is_error,
+        } = ev
+        {
+            if is_error {
+                eprintln!("claude: {text}");
+            } else {
+                eprintln!("claude: {event} hook: {text}");
+            }
+        }
+    };
+    session.session_start(source, &mut show).await;
     Ok(session)
 }
 

@@ -50,7 +50,7 @@
 //! Without a matching rule, `Read`, `Glob`, `Grep`, `LS` are allowed inside
 //! the working directory and the additional directories and ask outside;
 //! the task tools (`TaskCreate`, `TaskUpdate`, `TaskList`, `TaskGet`,
-//! `TodoWrite`) and `AskUserQuestion` are allowed; everything else asks.
+//! `TodoWrite`), `AskUserQuestion` and `Agent` are allowed; everything else asks.
 //! - `default`: as above.
 //! - `acceptEdits`: also allows `Edit`/`Write`/`MultiEdit`/`NotebookEdit` of
 //!   files inside the working directories, and `mkdir`, `touch`, `cp`, `mv`
@@ -217,14 +217,18 @@ pub struct PermissionFlags {
 const ALLOWED_FLAG: &str = "--allowedTools";
 const DISALLOWED_FLAG: &str = "--disallowedTools";
 
-/// Tools that never need asking: they only touch the session's own state.
-const ALWAYS_ALLOWED: [&str; 6] = [
+/// Tools that never need asking: they only touch the session's own state
+/// (`Agent`, `Task` of old, as in Claude Code: the subagent's own calls are
+/// checked against its permissions).
+const ALWAYS_ALLOWED: [&str; 8] = [
     "TaskCreate",
     "TaskUpdate",
     "TaskList",
     "TaskGet",
     "TodoWrite",
     "AskUserQuestion",
+    "Agent",
+    "Task",
 ];
 
 /// Programs acceptEdits mode runs without asking when every path they name
@@ -370,6 +374,24 @@ impl Permissions {
                 "{list} rule `{text}` in {source} is invalid and ignored: {reason}"
             )),
         }
+    }
+
+    /// These permissions plus allow rules that hold for one skill
+    /// invocation only (its `allow-tools`), and minus the tools it
+    /// disallows (added as bare deny rules, which also take them out of the
+    /// request). Nothing is saved. Invalid rules are returned as warnings.
+    pub fn scoped(&self, allow: &[String], deny: &[String], source: &str) -> (Self, Vec<String>) {
+        let mut scoped = self.clone();
+        let before = scoped.warnings.len();
+        let root = scoped.cwd.clone();
+        for rule in allow {
+            scoped.push_rule(rule, RuleList::Allow, source, &root);
+        }
+        for rule in deny {
+            scoped.push_rule(rule, RuleList::Deny, source, &root);
+        }
+        let new = scoped.warnings.split_off(before);
+        (scoped, new)
     }
 
     fn list_mut(&mut self, list: RuleList) -> &mut Vec<Compiled> {

@@ -359,7 +359,8 @@ fn the_matcher() {
             false,
             'D',
         ),
-        ("Agent", json!({ "subagent_type": "Plan" }), false, '?'),
+        // Agent needs no permission, as in Claude Code; rules still apply.
+        ("Agent", json!({ "subagent_type": "Plan" }), false, 'A'),
         // Defaults.
         ("TaskCreate", json!({ "subject": "x" }), false, 'A'),
         ("TaskList", json!({}), true, 'A'),

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+pub mod agent;
 pub mod ask_user;
 pub mod bash;
 mod common;
@@ -16,6 +17,7 @@ pub mod edit;
 pub mod glob;
 pub mod grep;
 pub mod read;
+pub mod skill;
 pub mod tasks;
 pub mod web_fetch;
 pub mod write;
@@ -53,6 +55,13 @@ pub struct ToolCtx {
     pub tasks: Arc<Mutex<Vec<Value>>>,
     /// Asks the user a question in the REPL; `None` in print mode.
     pub ask_user: Option<AskUserFn>,
+    /// Starts subagents for the `Agent` tool; `None` inside a subagent.
+    pub subagents: Option<Arc<crate::subagents::SubagentHost>>,
+    /// The `tool_use` id of the call being run (set per call by the tool loop).
+    pub tool_use_id: Option<String>,
+    /// Where a call may report progress while it runs, such as a subagent's
+    /// steps (set per call by the tool loop, which shows them).
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<crate::session::TurnEvent>>,
 }
 
 /// How the front end asks the user `AskUserQuestion`'s questions: given the
@@ -70,6 +79,9 @@ impl ToolCtx {
             read_files: Arc::default(),
             tasks: Arc::default(),
             ask_user: None,
+            subagents: None,
+            tool_use_id: None,
+            events: None,
         }
     }
 

@@ -13,4 +13,5 @@ mod cost;
 mod doctor;
 mod dry_run;
 mod session;
+mod subagents;
 mod vault;

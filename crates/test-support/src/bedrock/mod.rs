@@ -11,7 +11,7 @@ mod control_plane;
 mod reply;
 mod sts;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -72,6 +72,11 @@ struct State {
     control_plane: Mutex<ControlPlane>,
     requests: Mutex<Vec<RecordedRequest>>,
     replies: Mutex<VecDeque<Reply>>,
+    /// Replies for one model ID (as in the path), served before the shared queue, each
+    /// with the number of invocations that must have arrived before it is sent.
+    routed: Mutex<HashMap<String, VecDeque<(Reply, usize)>>>,
+    /// Invocations that passed authentication and validation so far.
+    invocations: tokio::sync::watch::Sender<usize>,
     /// `(account, name)` of each budget CreateBudget made.
     budgets: Mutex<Vec<(String, String)>>,
 }
@@ -87,6 +92,8 @@ impl BedrockServer {
             control_plane: Mutex::new(opts.control_plane),
             requests: Mutex::new(Vec::new()),
             replies: Mutex::new(VecDeque::new()),
+            routed: Mutex::new(HashMap::new()),
+            invocations: tokio::sync::watch::Sender::new(0),
             budgets: Mutex::new(Vec::new()),
         });
         let handler_state = state.clone();
@@ -112,6 +119,24 @@ impl BedrockServer {
     /// With the queue empty, invocations get [`Reply::default`].
     pub fn push(&self, reply: Reply) {
         lock(&self.state.replies).push_back(reply);
+    }
+
+    /// Queues a reply for the next invocation of `model_id` (the model or profile ID as
+    /// the request path names it), served before the shared queue. Concurrent requests
+    /// to different models (subagents) then get their own replies whatever their order.
+    pub fn push_for_model(&self, model_id: &str, reply: Reply) {
+        self.push_for_model_after(model_id, 0, reply);
+    }
+
+    /// Like [`BedrockServer::push_for_model`], but the reply is held until `invocations`
+    /// model invocations (this one included) have arrived in all. A client that sends
+    /// requests one after another never gets it, so a test of concurrent requests proves
+    /// their concurrency without timing anything.
+    pub fn push_for_model_after(&self, model_id: &str, invocations: usize, reply: Reply) {
+        lock(&self.state.routed)
+            .entry(model_id.to_string())
+            .or_default()
+            .push_back((reply, invocations));
     }
 
     /// Replaces the control-plane and STS data.
@@ -201,7 +226,19 @@ async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
             if let Err(message) = validate_body(&recorded.body) {
                 return error_response(400, "ValidationException", &message);
             }
-            let reply = lock(&state.replies).pop_front().unwrap_or_default();
+            state.invocations.send_modify(|n| *n += 1);
+            let routed = lock(&state.routed)
+                .get_mut(&resource)
+                .and_then(VecDeque::pop_front);
+            let reply = match routed {
+                Some((reply, after)) => {
+                    let mut arrived = state.invocations.subscribe();
+                    // The sender lives in `state`, which this handler holds.
+                    let _ = arrived.wait_for(|n| *n >= after).await;
+                    reply
+                }
+                None => lock(&state.replies).pop_front().unwrap_or_default(),
+            };
             reply
                 .respond(
                     &resource,
