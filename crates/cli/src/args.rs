@@ -171,6 +171,9 @@ pub enum Command {
     /// The vault index (.data/vault.db): build it, query it (/q), stats and checks.
     #[command(subcommand)]
     Vault(crate::vault_cmd::VaultCommand),
+    /// Skills and commands (.claude/skills, .claude/commands) and agents: list them, check their files.
+    #[command(subcommand)]
+    Skills(crate::skills_cmd::SkillsCommand),
 }
 
 #[derive(Debug, Args, Clone, Copy)]

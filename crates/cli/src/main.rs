@@ -6,6 +6,7 @@
 mod args;
 mod audit_cmd;
 mod budget_cmd;
+mod complete;
 mod config_cmd;
 mod cost_cmd;
 mod doctor_cmd;
@@ -15,6 +16,7 @@ mod print;
 mod render;
 mod repl;
 mod sessions;
+mod skills_cmd;
 mod vault_cmd;
 
 use clap::Parser;
@@ -59,6 +61,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Budget(cmd)) => budget_cmd::run(&cfg, cmd),
         Some(Command::Audit(cmd)) => audit_cmd::run(&cfg, cmd),
         Some(Command::Vault(cmd)) => vault_cmd::run(&cfg, cmd),
+        Some(Command::Skills(cmd)) => skills_cmd::run(&cfg, cmd),
         Some(Command::IamPolicy { with_list, bearer }) => {
             doctor_cmd::iam_policy(&cfg, with_list, bearer)
         }

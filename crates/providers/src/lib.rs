@@ -18,4 +18,5 @@ pub use error::{BudgetScope, CallContext, ProviderError};
 pub use provider::{
     CallLabel, CallOptions, Completion, EventSink, Provider, ProviderEvent, RetryNotice,
 };
+pub use replay::message_events;
 pub use suggest::did_you_mean;

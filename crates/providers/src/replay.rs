@@ -40,6 +40,18 @@ pub(crate) fn unary_completion(
     }
 }
 
+/// The events a stream would have carried for `message`, for a reply that
+/// did not come from a stream of this session (a forked skill's answer), so
+/// front ends render it like any other.
+pub fn message_events(message: &claude_protocol::Message, model: &str) -> Vec<StreamEvent> {
+    let blocks = match &message.content {
+        claude_protocol::MessageContent::Text(t) => vec![ContentBlock::text(t.clone())],
+        claude_protocol::MessageContent::Blocks(b) => b.clone(),
+    };
+    let reply = serde_json::json!({ "id": "", "model": model });
+    synthesize_events(&reply, &blocks, &Usage::default(), Some("end_turn".into()))
+}
+
 /// The events a stream would have carried for a complete reply.
 pub(crate) fn synthesize_events(
     reply: &Value,

@@ -12,6 +12,8 @@ mod config;
 mod cost;
 mod doctor;
 mod dry_run;
+mod hooks;
 mod session;
+mod skills;
 mod subagents;
 mod vault;
