@@ -4,6 +4,7 @@
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
+use super::common::{listing, text_field as field};
 use super::{Tool, ToolCtx, ToolOutput};
 use crate::subagents::{AgentDef, SubagentTask};
 
@@ -29,43 +30,11 @@ impl AgentTool {
 }
 
 fn describe(agents: &[AgentDef]) -> String {
-    let mut text = INTRO.to_string();
-    let mut left = LIST_BUDGET;
-    for (i, a) in agents.iter().enumerate() {
-        let mut d: String = a
-            .description
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if d.chars().count() > ONE_BUDGET {
-            d = d.chars().take(ONE_BUDGET).collect::<String>() + "…";
-        }
-        let line = format!("- {}: {d}\n", a.name);
-        if line.len() > left {
-            text.push_str(&format!(
-                "- … and {} more: {}\n",
-                agents.len() - i,
-                agents[i..]
-                    .iter()
-                    .map(|a| a.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            break;
-        }
-        left -= line.len();
-        text.push_str(&line);
-    }
-    text
-}
-
-/// A string field of the input, when present and not blank.
-fn field<'v>(input: &'v Value, key: &str) -> Option<&'v str> {
-    input
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    let items: Vec<(&str, String, &str)> = agents
+        .iter()
+        .map(|a| (a.name.as_str(), a.name.clone(), a.description.as_str()))
+        .collect();
+    listing(INTRO, &items, ONE_BUDGET, LIST_BUDGET)
 }
 
 impl Tool for AgentTool {

@@ -331,6 +331,48 @@ pub(crate) fn is_vcs_dir(entry: &ignore::DirEntry) -> bool {
         )
 }
 
+/// A string field of the input, trimmed; `None` when absent or blank.
+pub(crate) fn text_field<'v>(input: &'v Value, key: &str) -> Option<&'v str> {
+    input
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// A tool description's list of choices (skills, subagent types): `intro`,
+/// then `- label: description` lines, each description cut to `one_budget`
+/// characters, the whole list kept within `list_budget` characters; what
+/// does not fit is named in a last line. Items are `(name, label, description)`.
+pub(crate) fn listing(
+    intro: &str,
+    items: &[(&str, String, &str)],
+    one_budget: usize,
+    list_budget: usize,
+) -> String {
+    let mut text = intro.to_string();
+    let mut left = list_budget;
+    for (i, (_, label, description)) in items.iter().enumerate() {
+        let mut d = description.split_whitespace().collect::<Vec<_>>().join(" ");
+        if d.chars().count() > one_budget {
+            d = d.chars().take(one_budget).collect::<String>() + "…";
+        }
+        let line = format!("- {label}: {d}\n");
+        if line.len() > left {
+            let rest: Vec<&str> = items[i..].iter().map(|(name, _, _)| *name).collect();
+            text.push_str(&format!(
+                "- … and {} more: {}\n",
+                rest.len(),
+                rest.join(", ")
+            ));
+            break;
+        }
+        left -= line.len();
+        text.push_str(&line);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

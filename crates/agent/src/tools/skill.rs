@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
+use super::common::{listing, text_field as field};
 use super::{Tool, ToolCtx, ToolOutput};
 use crate::permissions::Permissions;
 use crate::skills::{Context, InvokeEnv, SkillSet, prepare};
@@ -49,48 +50,18 @@ impl SkillTool {
 }
 
 fn describe(skills: &SkillSet) -> String {
-    let mut text = INTRO.to_string();
-    let mut left = LIST_BUDGET;
-    let listed: Vec<_> = skills.model_invocable().collect();
-    for (i, s) in listed.iter().enumerate() {
-        let mut d: String = s
-            .description
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if d.chars().count() > ONE_BUDGET {
-            d = d.chars().take(ONE_BUDGET).collect::<String>() + "…";
-        }
-        let fork = if s.context == Context::Fork {
-            " (runs as a subagent)"
-        } else {
-            ""
-        };
-        let line = format!("- {}{fork}: {d}\n", s.name);
-        if line.len() > left {
-            text.push_str(&format!(
-                "- … and {} more: {}\n",
-                listed.len() - i,
-                listed[i..]
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            break;
-        }
-        left -= line.len();
-        text.push_str(&line);
-    }
-    text
-}
-
-fn field<'v>(input: &'v Value, key: &str) -> Option<&'v str> {
-    input
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    let items: Vec<(&str, String, &str)> = skills
+        .model_invocable()
+        .map(|s| {
+            let label = if s.context == Context::Fork {
+                format!("{} (runs as a subagent)", s.name)
+            } else {
+                s.name.clone()
+            };
+            (s.name.as_str(), label, s.description.as_str())
+        })
+        .collect();
+    listing(INTRO, &items, ONE_BUDGET, LIST_BUDGET)
 }
 
 impl Tool for SkillTool {

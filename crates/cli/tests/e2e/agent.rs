@@ -4,24 +4,13 @@
 use std::time::Duration;
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Operation, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer, Usage};
 use serde_json::{Value, json};
 
-use crate::common::World;
+use crate::common::{World, invocation_bodies as invocations};
 
 fn world(server: &BedrockServer) -> World {
-    let mut w = World::new();
-    w.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .set(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        )
-        .set("AWS_REGION", "us-east-1")
-        .set("AWS_ENDPOINT_URL", server.url())
-        .set("CLAUDE_PROVIDER", "bedrock")
-        .set("NO_COLOR", "1");
-    w.fast_retries();
-    w
+    World::bedrock(&server.url())
 }
 
 fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
@@ -38,15 +27,6 @@ fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
             cache_write: 0,
         },
     }
-}
-
-fn invocations(server: &BedrockServer) -> Vec<Value> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| matches!(r.operation, Operation::Invoke | Operation::InvokeStream))
-        .map(|r| r.json.unwrap())
-        .collect()
 }
 
 /// The tool_result blocks the second request carries, by tool_use id.

@@ -35,6 +35,24 @@ impl World {
         }
     }
 
+    /// A world whose AWS calls all go to the loopback Bedrock at `url`:
+    /// static example keys, us-east-1, Bedrock as the provider, no colour,
+    /// and fast retries.
+    pub fn bedrock(url: &str) -> World {
+        let mut w = World::new();
+        w.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .set(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            )
+            .set("AWS_REGION", "us-east-1")
+            .set("AWS_ENDPOINT_URL", url)
+            .set("CLAUDE_PROVIDER", "bedrock")
+            .set("NO_COLOR", "1");
+        w.fast_retries();
+        w
+    }
+
     pub fn home(&self) -> PathBuf {
         self.root.path().join("home")
     }
@@ -142,4 +160,26 @@ impl Run {
         );
         self
     }
+}
+
+/// `(model ID in the path, body)` of every model invocation the loopback
+/// Bedrock received, in order.
+pub fn invocations(
+    server: &claude_test_support::BedrockServer,
+) -> Vec<(String, serde_json::Value)> {
+    use claude_test_support::Operation;
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.operation, Operation::Invoke | Operation::InvokeStream))
+        .map(|r| (r.model_id.unwrap_or_default(), r.json.unwrap_or_default()))
+        .collect()
+}
+
+/// The bodies of every model invocation, in order.
+pub fn invocation_bodies(server: &claude_test_support::BedrockServer) -> Vec<serde_json::Value> {
+    invocations(server)
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect()
 }

@@ -3,24 +3,14 @@
 //! model's `tool_use` replies.
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Operation, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer, Usage};
 use serde_json::{Value, json};
 
-use crate::common::World;
+use crate::common::{World, invocation_bodies as invocations};
 
 fn world(server: &BedrockServer) -> World {
-    let mut w = World::new();
-    w.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .set(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        )
-        .set("AWS_REGION", "us-east-1")
-        .set("AWS_ENDPOINT_URL", server.url())
-        .set("CLAUDE_PROVIDER", "bedrock")
-        .set("NO_COLOR", "1")
-        .set("TERM", "dumb");
-    w.fast_retries();
+    let mut w = World::bedrock(&server.url());
+    w.set("TERM", "dumb");
     w
 }
 
@@ -50,15 +40,6 @@ fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
             cache_write: 0,
         },
     }
-}
-
-fn invocations(server: &BedrockServer) -> Vec<Value> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| matches!(r.operation, Operation::Invoke | Operation::InvokeStream))
-        .map(|r| r.json.unwrap())
-        .collect()
 }
 
 /// The content blocks of the last message of request `n`.

@@ -4,34 +4,15 @@
 use std::time::Duration;
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Operation, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer, Usage};
 use rexpect::session::PtySession;
 
-use crate::common::World;
+use crate::common::{World, invocation_bodies as invocations};
 
 fn world(server: &BedrockServer) -> World {
-    let mut w = World::new();
-    w.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .set(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        )
-        .set("AWS_REGION", "us-east-1")
-        .set("AWS_ENDPOINT_URL", server.url())
-        .set("CLAUDE_PROVIDER", "bedrock")
-        .set("NO_COLOR", "1")
-        .set("TERM", "dumb");
-    w.fast_retries();
+    let mut w = World::bedrock(&server.url());
+    w.set("TERM", "dumb");
     w
-}
-
-fn invocations(server: &BedrockServer) -> Vec<serde_json::Value> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| matches!(r.operation, Operation::Invoke | Operation::InvokeStream))
-        .map(|r| r.json.unwrap())
-        .collect()
 }
 
 fn repl(w: &World, args: &[&str]) -> PtySession {

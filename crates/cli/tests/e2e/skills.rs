@@ -4,35 +4,13 @@
 use std::path::Path;
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Operation};
+use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::Value;
 
-use crate::common::World;
+use crate::common::{World, invocations};
 
 fn world(server: &BedrockServer) -> World {
-    let mut w = World::new();
-    w.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .set(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        )
-        .set("AWS_REGION", "us-east-1")
-        .set("AWS_ENDPOINT_URL", server.url())
-        .set("AWS_EC2_METADATA_DISABLED", "true")
-        .set("CLAUDE_PROVIDER", "bedrock")
-        .set("NO_COLOR", "1");
-    w.fast_retries();
-    w
-}
-
-/// `(model ID in the path, body)` of every model invocation, in order.
-fn invocations(server: &BedrockServer) -> Vec<(String, Value)> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| matches!(r.operation, Operation::Invoke | Operation::InvokeStream))
-        .map(|r| (r.model_id.unwrap_or_default(), r.json.unwrap_or_default()))
-        .collect()
+    World::bedrock(&server.url())
 }
 
 /// The text of a request's last user message.

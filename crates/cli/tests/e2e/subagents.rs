@@ -4,29 +4,18 @@
 //! inspect the requests, the tool results, the ledger and stream-json.
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Operation, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer, Usage};
 use claude_usage::Ledger;
 use serde_json::{Value, json};
 
-use crate::common::World;
+use crate::common::{World, invocations};
 
 const SONNET: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
 const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 const OPUS: &str = "anthropic.claude-3-opus-20240229-v1:0";
 
 fn world(server: &BedrockServer) -> World {
-    let mut w = World::new();
-    w.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .set(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        )
-        .set("AWS_REGION", "us-east-1")
-        .set("AWS_ENDPOINT_URL", server.url())
-        .set("CLAUDE_PROVIDER", "bedrock")
-        .set("NO_COLOR", "1");
-    w.fast_retries();
-    w
+    World::bedrock(&server.url())
 }
 
 fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
@@ -46,15 +35,6 @@ fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
 }
 
 /// `(model ID from the path, body)` of every model invocation, in arrival order.
-fn invocations(server: &BedrockServer) -> Vec<(String, Value)> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| matches!(r.operation, Operation::Invoke | Operation::InvokeStream))
-        .map(|r| (r.model_id.clone().unwrap(), r.json.unwrap()))
-        .collect()
-}
-
 fn on(server: &BedrockServer, model: &str) -> Vec<Value> {
     invocations(server)
         .into_iter()
