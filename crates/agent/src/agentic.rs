@@ -167,8 +167,11 @@ impl Agent {
             *input = updated;
         }
         let cwd = self.ctx.cwd();
+        // A skill the model invoked this turn pre-approves its `allowed-tools`.
+        let granted = self.ctx.granted(&self.permissions);
+        let permissions = granted.as_ref().unwrap_or(&self.permissions);
         let result = match (
-            self.permissions.decide(name, input, tool.read_only(), &cwd),
+            permissions.decide(name, input, tool.read_only(), &cwd),
             hook,
         ) {
             (Decision::Deny { reason, .. }, _) => Err(reason),

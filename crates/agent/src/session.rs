@@ -442,6 +442,11 @@ impl Session {
         cancel: C,
     ) -> Result<Completion, TurnError> {
         self.last_turn = TurnStats::default();
+        if let Some(grants) = self.agent.as_ref().map(|a| &a.ctx.skill_grants)
+            && let Ok(mut g) = grants.lock()
+        {
+            g.clear();
+        }
         let mut prompt_context = Vec::new();
         // A subagent's task is not a user prompt.
         if let Some(agent) = self

@@ -62,7 +62,13 @@ pub struct ToolCtx {
     /// Where a call may report progress while it runs, such as a subagent's
     /// steps (set per call by the tool loop, which shows them).
     pub events: Option<tokio::sync::mpsc::UnboundedSender<crate::session::TurnEvent>>,
+    /// Allow rules of skills the model invoked this turn, cleared when the
+    /// user's next turn starts.
+    pub skill_grants: Arc<Mutex<Vec<SkillGrant>>>,
 }
+
+/// A skill's `allowed-tools` rules and the skill file they come from.
+pub type SkillGrant = (Vec<String>, String);
 
 /// How the front end asks the user `AskUserQuestion`'s questions: given the
 /// tool's input, the answers as text, or why there are none. (A name for the
@@ -82,7 +88,22 @@ impl ToolCtx {
             subagents: None,
             tool_use_id: None,
             events: None,
+            skill_grants: Arc::default(),
         }
+    }
+
+    /// `permissions` with this turn's skill grants, when there are any.
+    pub fn granted(
+        &self,
+        permissions: &crate::permissions::Permissions,
+    ) -> Option<crate::permissions::Permissions> {
+        let grants = self.skill_grants.lock().ok()?;
+        let mut granted: Option<crate::permissions::Permissions> = None;
+        for (rules, source) in grants.iter() {
+            let base = granted.as_ref().unwrap_or(permissions);
+            granted = Some(base.scoped(rules, &[], source).0);
+        }
+        granted
     }
 
     pub fn cwd(&self) -> PathBuf {

@@ -137,6 +137,14 @@ impl Tool for SkillTool {
                 return ToolOutput::error(format!("The skill `{name}` produced nothing to run."));
             };
             if step.context == Context::Inline {
+                if !step.allowed_tools.is_empty()
+                    && let Ok(mut grants) = ctx.skill_grants.lock()
+                {
+                    grants.push((
+                        step.allowed_tools.clone(),
+                        skill.source.display().to_string(),
+                    ));
+                }
                 let summary = format!("Loaded /{name}");
                 let text = format!(
                     "Skill /{name} (from {}). Follow these instructions:\n\n{}",

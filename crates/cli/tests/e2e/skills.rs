@@ -7,7 +7,7 @@ use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::Value;
 
-use crate::common::{World, invocations};
+use crate::common::{World, invocation_bodies, invocations};
 
 fn world(server: &BedrockServer) -> World {
     World::bedrock(&server.url())
@@ -412,4 +412,41 @@ fn the_repl_completes_and_runs_a_skill_on_its_model() {
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].0, haiku);
     assert_eq!(last_user_text(&reqs[0].1), "Write a brief about the plan.");
+}
+
+#[test]
+fn a_skill_the_model_invokes_grants_its_allowed_tools_for_that_turn_only() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = world(&s);
+    w.write(
+        ".claude/skills/greet/SKILL.md",
+        "---\ndescription: Greets\nallowed-tools: Bash(echo *)\n---\nRun `echo hello`.\n",
+    );
+    let call = |id: &str, name: &str, input: Value| Reply::ToolUse {
+        text: None,
+        tools: vec![(id.into(), name.into(), input)],
+        usage: claude_test_support::Usage::new(10, 5),
+    };
+    s.push(call("s1", "Skill", serde_json::json!({"skill": "greet"})));
+    s.push(call(
+        "b1",
+        "Bash",
+        serde_json::json!({"command": "echo hello"}),
+    ));
+    s.push(Reply::text("Greeted."));
+    s.push(call(
+        "b2",
+        "Bash",
+        serde_json::json!({"command": "echo again"}),
+    ));
+    s.push(Reply::text("Not allowed now."));
+    w.run(&["-p", "greet me", "--allowedTools", "Skill"]).ok();
+    w.run(&["-p", "--continue", "once more", "--allowedTools", "Skill"])
+        .ok();
+    let reqs = invocation_bodies(&s);
+    let result =
+        |n: usize| reqs[n]["messages"].as_array().unwrap().last().unwrap()["content"][0].clone();
+    assert_ne!(result(2)["is_error"], true, "{}", result(2));
+    assert_eq!(result(2)["content"], "hello", "{}", result(2));
+    assert_eq!(result(4)["is_error"], true, "{}", result(4));
 }
