@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use claude_config::{Config, Origin};
 use claude_protocol::{MessagesRequest, StreamEvent, Usage};
-use claude_providers::bedrock::AuthMode;
 use claude_providers::bedrock::settings::BedrockSettings;
+use claude_providers::bedrock::{AuthMode, GUARDRAIL_INTERVENED, profiles};
 use claude_providers::catalog::{Catalog, ModelInfo};
 use claude_providers::provider::FailedAttempt;
 use claude_providers::resolve::{ResolvedModel, split_profile_prefix};
@@ -56,6 +56,12 @@ pub enum Notice {
     Unpriced { model_id: String },
     /// A ledger row or audit line could not be written.
     NotRecorded { what: &'static str, error: String },
+    /// A Bedrock guardrail blocked or masked a prompt or reply.
+    GuardrailIntervened {
+        id: String,
+        version: String,
+        model_id: String,
+    },
 }
 
 impl fmt::Display for Notice {
@@ -92,6 +98,14 @@ impl fmt::Display for Notice {
             Notice::Unpriced { model_id } => write!(
                 f,
                 "no price is known for `{model_id}`: its requests are recorded with tokens but no cost, and do not count toward the budget. Add one with `claude config set pricing.overrides '{{\"{model_id}\": {{\"input\": <USD per 1M>, \"output\": <USD per 1M>}}}}'`."
+            ),
+            Notice::GuardrailIntervened {
+                id,
+                version,
+                model_id,
+            } => write!(
+                f,
+                "guardrail {id} (version {version}) intervened in the call to {model_id}: what you see is the guardrail's message, not the model's. It is recorded in the audit log; rephrase the request or ask your administrator about the guardrail's policy."
             ),
             Notice::NotRecorded { what, error } => {
                 write!(
@@ -130,6 +144,8 @@ pub struct Accounting {
     purpose: String,
     skill: Option<String>,
     aliases: BTreeMap<String, String>,
+    /// `(id, version)` of the Bedrock guardrail on every call.
+    guardrail: Option<(String, String)>,
     unpriced_told: BTreeSet<String>,
     notices: Vec<Notice>,
     lookup: Lookup,
@@ -218,6 +234,11 @@ impl AccountingHandle {
             purpose: "main".into(),
             skill: None,
             aliases,
+            guardrail: runtime
+                .bedrock
+                .as_ref()
+                .and_then(|b| b.guardrail.as_ref())
+                .map(|g| (g.id.clone(), g.version.clone())),
             unpriced_told: BTreeSet::new(),
             notices: Vec::new(),
             lookup,
@@ -340,6 +361,28 @@ impl AccountingHandle {
         let mut cached = request.clone();
         let plan = place_breakpoints(&mut cached, catalog_model(model_id));
         (!plan.placed.is_empty()).then_some(cached)
+    }
+
+    /// The call's options with its `requestMetadata`: the session, the
+    /// project and, while one runs, the skill.
+    fn with_metadata(&self, options: &CallOptions) -> CallOptions {
+        let a = self.lock();
+        let mut options = options.clone();
+        let skill = match &options.label {
+            Some(l) => l.skill.clone(),
+            None => a.skill.clone(),
+        };
+        let meta = &mut options.metadata;
+        if !a.session_id.is_empty() {
+            meta.entry("session_id".into())
+                .or_insert_with(|| a.session_id.clone());
+        }
+        meta.entry("project".into())
+            .or_insert_with(|| a.project.clone());
+        if let Some(skill) = skill {
+            meta.entry("skill".into()).or_insert(skill);
+        }
+        options
     }
 
     /// Waits (briefly) for the principal lookup started by the first request.
@@ -498,7 +541,12 @@ impl Accounting {
     /// One ledger row and one audit line.
     fn file(&mut self, at: Attempt<'_>) {
         let now = now_ms();
-        let quote = self.pricing.quote(&self.provider, at.model_id);
+        let behind = profiles::resolved(at.model_id);
+        let quote = self.pricing.quote(&self.provider, at.model_id).or_else(|| {
+            behind
+                .as_deref()
+                .and_then(|m| self.pricing.quote(&self.provider, m))
+        });
         let cost = quote.as_ref().map(|q| Cost::of(&q.prices, &at.usage));
         if quote.is_none()
             && at.usage.total() > 0
@@ -508,7 +556,9 @@ impl Accounting {
                 model_id: at.model_id.to_owned(),
             });
         }
-        let canonical = catalog_model(at.model_id).map(|m| m.id.clone());
+        let canonical = catalog_model(at.model_id)
+            .map(|m| m.id.clone())
+            .or_else(|| behind.clone());
         let record = UsageRecord {
             ts_ms: now,
             session_id: self.session_id.clone(),
@@ -548,6 +598,10 @@ impl Accounting {
         let Some(audit) = &self.audit else {
             return;
         };
+        let reason = (record.status == GUARDRAIL_INTERVENED)
+            .then_some(self.guardrail.as_ref())
+            .flatten()
+            .map(|(id, version)| format!("guardrail {id} version {version} intervened"));
         let line = AuditEntry {
             ts: iso8601(now),
             event: AuditEvent::ModelInvocation,
@@ -571,6 +625,7 @@ impl Accounting {
             cost_usd: record.cost_nanos.map(nanos_to_usd),
             latency_ms: record.latency_ms,
             content: at.content.filter(|_| self.include_content),
+            reason,
             ..AuditEntry::default()
         };
         if let Err(e) = audit.append(&line) {
@@ -599,7 +654,18 @@ impl Accounting {
             Outcome::Done(done) => Attempt {
                 model_id,
                 usage: done.usage,
-                status: "ok".into(),
+                status: if done.stop_reason.as_deref() == Some(GUARDRAIL_INTERVENED) {
+                    if let Some((id, version)) = &self.guardrail {
+                        self.notices.push(Notice::GuardrailIntervened {
+                            id: id.clone(),
+                            version: version.clone(),
+                            model_id: model_id.to_owned(),
+                        });
+                    }
+                    GUARDRAIL_INTERVENED.into()
+                } else {
+                    "ok".into()
+                },
                 attempt: done.attempts.max(retried + 1),
                 request_id: done.request_id.clone(),
                 latency: Some(done.latency),
@@ -741,6 +807,7 @@ impl Provider for GovernedProvider {
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
         Box::pin(async move {
             self.handle.before_request()?;
+            let options = &self.handle.with_metadata(options);
             let prepared = self.handle.prepare(request, &options.model_id);
             let request = prepared.as_ref().unwrap_or(request);
             let include = self.handle.lock().include_content;
@@ -784,6 +851,9 @@ impl Provider for GovernedProvider {
 /// The catalog entry behind a model ID as sent: base ID, API name,
 /// inference-profile ID, or a profile or foundation-model ARN.
 pub fn catalog_model(model_id: &str) -> Option<&'static ModelInfo> {
+    if let Some(behind) = profiles::resolved(model_id) {
+        return Catalog::builtin().find(&behind);
+    }
     let id = model_id
         .strip_prefix("arn:")
         .and_then(|rest| rest.splitn(5, ':').nth(4))

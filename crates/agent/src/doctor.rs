@@ -8,7 +8,7 @@ use claude_config::{Config, ProviderKind};
 use claude_protocol::{Message, MessagesRequest, Usage};
 use claude_providers::CallOptions;
 use claude_providers::bedrock::control::{ControlPlane, FoundationModel, InferenceProfile};
-use claude_providers::bedrock::{AuthMode, BedrockSettings};
+use claude_providers::bedrock::{AuthMode, BedrockSettings, Guardrail, profiles};
 use claude_providers::catalog::{ALIASES, Catalog};
 use claude_providers::error::{CallContext, iam_snippet};
 use claude_providers::resolve::{ResolveInput, Target, resolve, split_profile_prefix};
@@ -169,10 +169,16 @@ pub async fn run(cfg: &Config, opts: Options, notice: Notice<'_>) -> Report {
     let region_ok = region_check.status != Status::Fail;
     checks.push(region_check);
 
+    // PrivateLink service names carry the partition's reversed DNS suffix.
+    let service_prefix = if settings.partition == "aws-cn" {
+        "cn.com.amazonaws"
+    } else {
+        "com.amazonaws"
+    };
     let report = |checks| Report {
         checks,
         vpc_endpoint_command: format!(
-            "aws ec2 create-vpc-endpoint --vpc-id vpc-xxx --service-name com.amazonaws.{region}.bedrock-runtime --vpc-endpoint-type Interface --region {region}"
+            "aws ec2 create-vpc-endpoint --vpc-id vpc-xxx --service-name {service_prefix}.{region}.bedrock-runtime --vpc-endpoint-type Interface --region {region}"
         ),
         cloudtrail_command: format!(
             "aws cloudtrail lookup-events --region {region} --lookup-attributes AttributeKey=EventSource,AttributeValue=bedrock.amazonaws.com"
@@ -227,11 +233,54 @@ pub async fn run(cfg: &Config, opts: Options, notice: Notice<'_>) -> Report {
     let runtime = Runtime::from_config(cfg).ok();
     if creds_ok {
         checks.extend(check_models(cfg, &settings, &control, runtime.as_ref(), opts, notice).await);
+        if let Some(g) = &settings.guardrail {
+            checks.push(check_guardrail(&control, g, &settings).await);
+        }
     }
 
     checks.push(check_budget(cfg));
     checks.push(check_caching(cfg, runtime.as_ref()));
     report(checks)
+}
+
+/// The configured guardrail must exist at the configured version, or every
+/// model call fails.
+async fn check_guardrail(control: &ControlPlane, g: &Guardrail, s: &BedrockSettings) -> Check {
+    let name = "Guardrail";
+    match control.guardrail(&g.id, &g.version).await {
+        Ok(info) if info.status.eq_ignore_ascii_case("READY") => Check::new(
+            name,
+            Status::Ok,
+            format!(
+                "{} version {} ({}) is READY; applied to every model call",
+                g.id, g.version, info.name
+            ),
+        ),
+        Ok(info) => Check::new(
+            name,
+            Status::Warn,
+            format!("{} version {} is {}", g.id, g.version, info.status),
+        )
+        .fix("Wait until the guardrail is READY, or fix it in AWS Console → Amazon Bedrock → Guardrails."),
+        Err(e) if e.is_access_denied() => Check::new(
+            name,
+            Status::Warn,
+            format!("{} version {} not checked: {e}", g.id, g.version),
+        )
+        .fix("Allow bedrock:GetGuardrail for the doctor: `claude iam-policy --with-list` prints the policy."),
+        Err(e) => Check::new(
+            name,
+            Status::Fail,
+            format!(
+                "{} version {} does not exist in {}: {e}",
+                g.id, g.version, s.region
+            ),
+        )
+        .fix(format!(
+            "aws bedrock list-guardrails --region {}   lists the guardrails; then `claude config set bedrock.guardrail.id <id>` and `claude config set bedrock.guardrail.version <number or DRAFT>`. Until then every model call is refused.",
+            s.region
+        )),
+    }
 }
 
 fn check_region(s: &BedrockSettings) -> Check {
@@ -448,6 +497,30 @@ async fn check_one_model(
         partition: settings.partition.clone(),
         ..Default::default()
     };
+    if profiles::is_application_profile(id) {
+        return match control.inference_profile(id).await {
+            Ok(p) => {
+                let model = p.models.iter().find_map(|m| profiles::model_in_arn(m));
+                if let Some(m) = model {
+                    profiles::remember(id, m);
+                }
+                Check::new(
+                    name,
+                    Status::Ok,
+                    format!(
+                        "{id}: application inference profile `{}` ({}) → {}",
+                        p.name,
+                        p.status,
+                        model.unwrap_or("no model")
+                    ),
+                )
+            }
+            Err(e) => Check::new(name, Status::Fail, format!("{id}: {e}")).fix(format!(
+                "`aws bedrock list-inference-profiles --type-equals APPLICATION --region {}` lists the account's application inference profiles; claude needs bedrock:GetInferenceProfile on it (`claude iam-policy`).",
+                settings.region
+            )),
+        };
+    }
     if id.starts_with("arn:") {
         return Check::new(name, Status::Ok, format!("{id}: an ARN, used as given"));
     }
@@ -565,6 +638,7 @@ async fn invoke_check(label: &str, id: &str, rt: &Runtime, notice: Notice<'_>) -
         model_id: id.to_string(),
         stream: true,
         label: None,
+        metadata: Default::default(),
     };
     let mut sink = |_| {};
     match provider.call(&request, &options, &mut sink).await {

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use claude_config::Config;
 use claude_providers::bedrock::control::{ControlPlane, InferenceProfile};
+use claude_providers::bedrock::profiles;
 use claude_providers::resolve::split_profile_prefix;
 use serde_json::{Value, json};
 
@@ -43,8 +44,8 @@ pub async fn policy(cfg: &Config, opts: Options) -> Policy {
         .collect();
 
     let needs_profiles = ids.iter().any(|id| split_profile_prefix(id).is_some());
-    let profiles: Option<Vec<InferenceProfile>> = if needs_profiles {
-        let control = ControlPlane::new(&settings).await;
+    let control = ControlPlane::new(&settings).await;
+    let system_profiles: Option<Vec<InferenceProfile>> = if needs_profiles {
         match control.inference_profiles("SYSTEM_DEFINED").await {
             Ok(p) => Some(p),
             Err(e) => {
@@ -59,7 +60,23 @@ pub async fn policy(cfg: &Config, opts: Options) -> Policy {
     };
 
     let mut resources = BTreeSet::new();
+    let mut app_profiles = BTreeSet::new();
     for id in &ids {
+        if profiles::is_application_profile(id) {
+            // Invoking it needs the profile and every model it routes to.
+            resources.insert(id.clone());
+            app_profiles.insert(id.clone());
+            match control.inference_profile(id).await {
+                Ok(p) => resources.extend(p.models),
+                Err(e) => {
+                    notes.push(format!(
+                        "could not read the application inference profile {id} ({e}); its models are a wildcard"
+                    ));
+                    resources.insert(format!("arn:{partition}:bedrock:*::foundation-model/*"));
+                }
+            }
+            continue;
+        }
         if id.starts_with("arn:") {
             resources.insert(id.clone());
             continue;
@@ -71,7 +88,7 @@ pub async fn policy(cfg: &Config, opts: Options) -> Policy {
                 ));
             }
             Some((_, base)) => {
-                let found = profiles
+                let found = system_profiles
                     .as_ref()
                     .and_then(|ps| ps.iter().find(|p| p.id == *id));
                 match found {
@@ -98,6 +115,32 @@ pub async fn policy(cfg: &Config, opts: Options) -> Policy {
         "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
         "Resource": resources.into_iter().collect::<Vec<_>>(),
     })];
+    if !app_profiles.is_empty() {
+        // claude resolves the profile to its model once per session.
+        statements.push(json!({
+            "Sid": "ResolveApplicationInferenceProfiles",
+            "Effect": "Allow",
+            "Action": ["bedrock:GetInferenceProfile"],
+            "Resource": app_profiles.into_iter().collect::<Vec<_>>(),
+        }));
+    }
+    if let Some(g) = &settings.guardrail {
+        let arn = if g.id.starts_with("arn:") {
+            g.id.clone()
+        } else {
+            format!("arn:{partition}:bedrock:{region}:*:guardrail/{}", g.id)
+        };
+        let mut actions = vec!["bedrock:ApplyGuardrail"];
+        if opts.with_list {
+            actions.push("bedrock:GetGuardrail");
+        }
+        statements.push(json!({
+            "Sid": "ApplyConfiguredGuardrail",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": [arn],
+        }));
+    }
     if opts.with_list {
         statements.push(json!({
             "Sid": "ClaudeDoctorReadOnly",

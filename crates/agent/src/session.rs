@@ -713,6 +713,7 @@ impl Session {
             model_id: self.model_in_use().model_id.clone(),
             stream: self.runtime.stream,
             label: self.scope.label.clone(),
+            metadata: Default::default(),
         };
         let mut shown = String::new();
         let mut transcript = self.transcript.as_mut();

@@ -7,7 +7,9 @@ use claude_config::{Config, ProviderKind};
 use claude_protocol::MessagesRequest;
 use claude_providers::Provider;
 use claude_providers::anthropic::{AnthropicProvider, AnthropicSettings};
-use claude_providers::bedrock::{self, AuthMode, BedrockProvider, BedrockSettings, SettingsInput};
+use claude_providers::bedrock::{
+    self, AuthMode, BedrockProvider, BedrockSettings, Guardrail, SettingsInput, profiles,
+};
 use claude_providers::catalog::ALIASES;
 use claude_providers::resolve::{ResolveError, ResolveInput, ResolvedModel, Target, resolve};
 use claude_providers::retry::RetryPolicy;
@@ -182,8 +184,16 @@ impl Runtime {
         window.saturating_sub(u64::from(self.max_tokens)) * self.autocompact_pct / 100
     }
 
-    /// Builds the provider. No network I/O happens here.
+    /// Builds the provider. The only network I/O is resolving an
+    /// application inference profile to its model, once per process, so
+    /// caching and prices apply from the first request.
     pub async fn connect(&self) -> Box<dyn Provider> {
+        if let Some(b) = &self.bedrock
+            && profiles::is_application_profile(&self.model.model_id)
+        {
+            // Unresolved (no bedrock:GetInferenceProfile), calls still go out unpriced.
+            let _ = profiles::resolve(b, &self.model.model_id).await;
+        }
         let provider = self.connect_bare().await;
         match &self.accounting {
             Some(books) => books.wrap(provider),
@@ -220,6 +230,34 @@ impl Runtime {
                 b.endpoint_display, b.endpoint_source
             ));
             lines.push(format!("auth: {}", auth_words(b)));
+            if let Some(at) = b.credential_expiry.get() {
+                lines.push(format!(
+                    "credentials expire: {}",
+                    bedrock::credentials::fmt_expiry(at)
+                ));
+            }
+            if let Some(cmd) = &b.auth_refresh {
+                lines.push(format!("awsAuthRefresh: {cmd}"));
+            }
+            if let Some(g) = &b.guardrail {
+                lines.push(format!(
+                    "guardrail: {} version {}{}",
+                    g.id,
+                    g.version,
+                    g.trace
+                        .as_deref()
+                        .map(|t| format!(", trace {t}"))
+                        .unwrap_or_default()
+                ));
+            }
+            lines.push(format!(
+                "request metadata: {}",
+                if b.request_metadata {
+                    "session, project and skill (bedrock.request_metadata)"
+                } else {
+                    "off (bedrock.request_metadata = false)"
+                }
+            ));
         }
         if let Some(a) = &self.anthropic {
             lines.push(format!("endpoint: {}/v1/messages", a.base_url));
@@ -230,6 +268,9 @@ impl Runtime {
             "model: {} ({})",
             self.model.model_id, self.model.reason
         ));
+        if let Some(behind) = profiles::resolved(&self.model.model_id) {
+            lines.push(format!("application inference profile → {behind}"));
+        }
         lines.push(format!("max_tokens: {}", self.max_tokens));
         lines
     }
@@ -261,6 +302,8 @@ impl Runtime {
                     "auth": auth_words(b),
                     "operation": if stream { "InvokeModelWithResponseStream" } else { "InvokeModel" },
                     "path": format!("/model/{}/{operation}", encode_label(&self.model.model_id)),
+                    "guardrail": b.guardrail,
+                    "request_metadata": b.request_metadata,
                     "model": model,
                     "body": bedrock::body::invoke_body(request),
                 })
@@ -271,6 +314,7 @@ impl Runtime {
                     model_id: self.model.model_id.clone(),
                     stream,
                     label: None,
+                    metadata: Default::default(),
                 };
                 let mut headers = serde_json::Map::new();
                 if let Ok(h) = claude_providers::anthropic::headers::base_headers(&settings) {
@@ -306,6 +350,7 @@ impl Runtime {
 pub fn cost_on(model: &ResolvedModel, usage: &claude_protocol::Usage) -> f64 {
     model
         .info
+        .or_else(|| crate::accounting::catalog_model(&model.model_id))
         .map(|i| i.prices_for(model.profile_prefix.as_deref()).cost(usage))
         .unwrap_or(0.0)
 }
@@ -322,12 +367,37 @@ fn max_tokens_for(model: &ResolvedModel, env: Option<u32>) -> u32 {
 /// profile, endpoint and auth, each with its source. Shared by the runtime
 /// and `claude doctor`, which checks Bedrock whatever the provider.
 pub fn bedrock_settings(cfg: &Config) -> BedrockSettings {
-    bedrock::resolve_settings(SettingsInput {
+    let mut s = bedrock::resolve_settings(SettingsInput {
         region_flag: None,
         region_config: origin_of(cfg, "bedrock.region"),
         profile: origin_of(cfg, "bedrock.profile"),
         endpoint_config: origin_of(cfg, "bedrock.endpoint_url"),
         env: cfg.env().clone(),
+    });
+    s.guardrail = cfg.str("bedrock.guardrail.id").map(|id| Guardrail {
+        id: id.to_string(),
+        version: cfg
+            .str("bedrock.guardrail.version")
+            .unwrap_or("DRAFT")
+            .to_string(),
+        trace: cfg.str("bedrock.guardrail.trace").map(str::to_string),
+    });
+    s.request_metadata = cfg.bool("bedrock.request_metadata") != Some(false);
+    s.auth_refresh = settings_command(cfg, "awsAuthRefresh");
+    s.credential_export = settings_command(cfg, "awsCredentialExport");
+    s
+}
+
+/// A command from Claude Code's settings files (`awsAuthRefresh`,
+/// `awsCredentialExport`), from the file of highest precedence that has it.
+fn settings_command(cfg: &Config, key: &str) -> Option<String> {
+    cfg.settings_files().iter().find_map(|f| {
+        f.json
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
     })
 }
 

@@ -147,6 +147,7 @@ async fn ask(
         model_id: MODEL.into(),
         stream: true,
         label: None,
+        metadata: Default::default(),
     };
     let mut sink = |_: ProviderEvent| {};
     provider.call(request, &options, &mut sink).await
@@ -344,4 +345,62 @@ async fn content_is_audited_only_when_asked() {
             && lines[1].contains("\"decision\":\"deny\"")
             && lines[1].contains("ls")
     );
+}
+
+/// Keeps the options of every call.
+struct OptionsSeen(Arc<Mutex<Vec<CallOptions>>>, Scripted);
+
+impl Provider for OptionsSeen {
+    fn name(&self) -> &'static str {
+        "options-seen"
+    }
+
+    fn call<'a>(
+        &'a self,
+        request: &'a MessagesRequest,
+        options: &'a CallOptions,
+        sink: EventSink<'a>,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        self.0.lock().unwrap().push(options.clone());
+        self.1.call(request, options, sink)
+    }
+}
+
+#[tokio::test]
+async fn every_call_carries_session_project_and_skill_as_request_metadata() {
+    let f = fixture("");
+    let (_rt, handle) = books(&f, None);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let provider = handle.wrap(Box::new(OptionsSeen(
+        seen.clone(),
+        scripted(Usage::default()),
+    )));
+    let mut sink = |_: ProviderEvent| {};
+    let plain = CallOptions {
+        model_id: MODEL.into(),
+        stream: true,
+        label: None,
+        metadata: BTreeMap::new(),
+    };
+    provider.call(&hello(), &plain, &mut sink).await.unwrap();
+    let by_skill = CallOptions {
+        label: Some(claude_providers::CallLabel {
+            purpose: "skill".into(),
+            skill: Some("review-pr".into()),
+            agent_type: None,
+        }),
+        ..plain.clone()
+    };
+    provider.call(&hello(), &by_skill, &mut sink).await.unwrap();
+    handle.set_purpose("skill", Some("q"));
+    provider.call(&hello(), &plain, &mut sink).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    let project = f.cfg.project_root().display().to_string();
+    for (options, skill) in seen.iter().zip([None, Some("review-pr"), Some("q")]) {
+        let m = &options.metadata;
+        assert_eq!(m.get("session_id").map(String::as_str), Some("session-1"));
+        assert_eq!(m.get("project"), Some(&project));
+        assert_eq!(m.get("skill").map(String::as_str), skill);
+    }
 }

@@ -28,6 +28,10 @@ pub struct CallContext {
     pub replacement: Option<String>,
     /// For unknown models: the closest known ID.
     pub suggestion: Option<String>,
+    /// Claude Code's `awsAuthRefresh` command, when configured.
+    pub auth_refresh: Option<String>,
+    /// What was done about expired credentials before giving up.
+    pub refresh_outcome: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,9 +422,14 @@ fn access_denied(
         }
     }
     if kind != DeniedKind::Permission {
+        let (regions, example) = match ctx.partition.as_str() {
+            "aws-us-gov" => ("`us-gov-west-1` or `us-gov-east-1`", "us-gov-west-1"),
+            "" | "aws" => ("`us-east-1`, `us-west-2` or `eu-west-1`", "us-east-1"),
+            _ => ("a region of your partition that offers Bedrock", "<region>"),
+        };
         write!(
             f,
-            "Also check the region: Bedrock and Claude models are not offered everywhere; use `us-east-1`, `us-west-2` or `eu-west-1` (`claude config set bedrock.region us-east-1`)."
+            "Also check the region: Bedrock and Claude models are not offered everywhere; use {regions} (`claude config set bedrock.region {example}`)."
         )
     } else {
         Ok(())
@@ -618,9 +627,20 @@ fn credentials(
             )?;
         }
         CredentialsKind::Expired => {
+            if let Some(outcome) = &ctx.refresh_outcome {
+                writeln!(f, "  - Tried: {outcome}.")?;
+            }
+            match (&ctx.auth_refresh, ctx.sso_profile) {
+                (Some(cmd), _) => writeln!(f, "  - Run the refresh yourself: `{cmd}`")?,
+                (None, true) => {}
+                (None, false) => writeln!(
+                    f,
+                    "  - Refresh them (`aws sso login --profile <profile>`, your SAML tool, or new keys in ~/.aws/credentials), or set `awsAuthRefresh` (e.g. \"aws sso login --profile <profile>\") in .claude/settings.json to have claude run the refresh for you."
+                )?,
+            }
             writeln!(
                 f,
-                "  - Refresh them (`aws sso login`, your SAML tool, or new keys), or set `awsAuthRefresh` in .claude/settings.json to run the refresh for you."
+                "  - Then carry on where you were: `claude --continue` (the conversation is kept)."
             )?;
         }
         _ => {

@@ -54,6 +54,10 @@ pub struct CallOptions {
     /// books file it under this label instead of the process-wide one, so
     /// concurrent subagents and skills on other models are told apart.
     pub label: Option<CallLabel>,
+    /// Key-value pairs for Bedrock's model-invocation logs (the call's
+    /// `requestMetadata`): the session, the project and the skill. The books
+    /// fill them in; empty sends none.
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// Who made a call: the session it belongs to, why, and the skill or

@@ -218,7 +218,10 @@ fn bedrock_for_region(
 /// On the direct API a Bedrock ID is translated to its API name, since the
 /// API would reject it.
 fn pass_through(catalog: &'static Catalog, target: Target, id: &str) -> ResolvedModel {
-    let (prefix, base) = if id.starts_with("arn:") {
+    let behind = crate::bedrock::profiles::resolved(id);
+    let (prefix, base) = if let Some(model) = behind.as_deref() {
+        (None, model)
+    } else if id.starts_with("arn:") {
         match arn_model(id) {
             Some(m) => match split_profile_prefix(m) {
                 Some((p, rest)) => (Some(p), rest),

@@ -51,6 +51,7 @@ fn options(model: &str, stream: bool) -> CallOptions {
         model_id: model.into(),
         stream,
         label: None,
+        metadata: Default::default(),
     }
 }
 

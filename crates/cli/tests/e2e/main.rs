@@ -12,6 +12,7 @@ mod config;
 mod cost;
 mod doctor;
 mod dry_run;
+mod enterprise;
 mod hooks;
 mod session;
 mod skills;

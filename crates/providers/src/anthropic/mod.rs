@@ -455,6 +455,7 @@ mod tests {
             model_id: "claude-sonnet-4-5".into(),
             stream: true,
             label: None,
+            metadata: Default::default(),
         };
         assert_eq!(
             request_body(&req, &opts),

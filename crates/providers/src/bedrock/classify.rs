@@ -174,6 +174,16 @@ where
         return classify(&code, &message, request_id, ctx);
     }
     let text = crate::error::error_chain(&err);
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("expired") && (lower.contains("token") || lower.contains("credentials")) {
+        // An expired SSO token or export-command credentials, found before sending.
+        return AttemptError::Fatal(ProviderError::Credentials {
+            kind: CredentialsKind::Expired,
+            message: text,
+            request_id: None,
+            ctx: Box::new(ctx.clone()),
+        });
+    }
     if is_credentials_failure(&text) {
         return AttemptError::Fatal(ProviderError::Credentials {
             kind: CredentialsKind::NotFound,

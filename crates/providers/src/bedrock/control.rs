@@ -60,6 +60,16 @@ impl Availability {
     }
 }
 
+/// What GetGuardrail says of a configured guardrail.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuardrailInfo {
+    pub id: String,
+    pub arn: String,
+    pub name: String,
+    pub version: String,
+    pub status: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CallerIdentity {
     pub account: String,
@@ -174,7 +184,9 @@ impl ControlPlane {
             .clone()
             .unwrap_or_else(|| "default".into());
         let info = aws_files::profile_info(env, &profile_name);
-        let source = if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        let source = if let Some(cmd) = &self.settings.credential_export {
+            format!("awsCredentialExport `{cmd}`")
+        } else if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
             format!(
                 "environment (AWS_ACCESS_KEY_ID{})",
                 if set("AWS_SESSION_TOKEN") {
@@ -298,6 +310,49 @@ impl ControlPlane {
                 _ => return Ok(out),
             }
         }
+    }
+
+    /// One inference profile, by ID or ARN (an application profile's ARN
+    /// names no model; this says which models it routes to).
+    pub async fn inference_profile(&self, id: &str) -> Result<InferenceProfile, ControlError> {
+        let p = self
+            .bedrock
+            .get_inference_profile()
+            .inference_profile_identifier(id)
+            .send()
+            .await
+            .map_err(ControlError::from_sdk)?;
+        Ok(InferenceProfile {
+            id: p.inference_profile_id().to_string(),
+            name: p.inference_profile_name().to_string(),
+            arn: p.inference_profile_arn().to_string(),
+            kind: p.r#type().as_str().to_string(),
+            status: p.status().as_str().to_string(),
+            models: p
+                .models()
+                .iter()
+                .filter_map(|m| m.model_arn().map(str::to_string))
+                .collect(),
+        })
+    }
+
+    /// The guardrail `id` at `version`, as GetGuardrail reports it.
+    pub async fn guardrail(&self, id: &str, version: &str) -> Result<GuardrailInfo, ControlError> {
+        let g = self
+            .bedrock
+            .get_guardrail()
+            .guardrail_identifier(id)
+            .guardrail_version(version)
+            .send()
+            .await
+            .map_err(ControlError::from_sdk)?;
+        Ok(GuardrailInfo {
+            id: g.guardrail_id().to_string(),
+            arn: g.guardrail_arn().to_string(),
+            name: g.name().to_string(),
+            version: g.version().to_string(),
+            status: g.status().as_str().to_string(),
+        })
     }
 
     pub async fn availability(&self, model_id: &str) -> Result<Availability, ControlError> {

@@ -1,6 +1,9 @@
 //! Where a Bedrock call goes: region, profile, endpoint and auth mode, each
 //! with the source that decided it, so `--verbose` and `--dry-run` can say why.
 
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
 use serde::Serialize;
 
 use super::aws_files::{self, Env};
@@ -31,8 +34,48 @@ pub struct BedrockSettings {
     pub endpoint_display: String,
     pub auth: AuthMode,
     pub partition: String,
+    /// `bedrock.guardrail.*`: applied to every model call.
+    pub guardrail: Option<Guardrail>,
+    /// `bedrock.request_metadata`: send the session, project and skill as
+    /// the call's `requestMetadata` for the model-invocation logs.
+    pub request_metadata: bool,
+    /// Claude Code's `awsAuthRefresh`: run when credentials have expired.
+    pub auth_refresh: Option<String>,
+    /// Claude Code's `awsCredentialExport`: prints credentials as JSON.
+    pub credential_export: Option<String>,
+    /// When the credentials in use expire, once a call has loaded them.
+    #[serde(skip)]
+    pub credential_expiry: ExpiryCell,
     #[serde(skip)]
     pub env: Env,
+}
+
+/// A guardrail applied to every InvokeModel call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Guardrail {
+    /// The guardrail's ID or ARN.
+    pub id: String,
+    /// A version number or `DRAFT`.
+    pub version: String,
+    /// `enabled`, `disabled` or `enabled_full`; `None` leaves Bedrock's default.
+    pub trace: Option<String>,
+}
+
+/// Where the provider notes the expiry of the credentials it loaded, for
+/// `/status`; shared by every clone of the settings.
+#[derive(Debug, Clone, Default)]
+pub struct ExpiryCell(Arc<Mutex<Option<SystemTime>>>);
+
+impl ExpiryCell {
+    pub fn set(&self, at: Option<SystemTime>) {
+        if let Ok(mut e) = self.0.lock() {
+            *e = at;
+        }
+    }
+
+    pub fn get(&self) -> Option<SystemTime> {
+        self.0.lock().ok().and_then(|e| *e)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,21 +103,34 @@ pub fn is_region_shaped(s: &str) -> bool {
             .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The AWS partition a region belongs to.
+/// The AWS partition a region belongs to, for the ARNs claude writes. The
+/// SDK's partition data (which decides endpoints) is not public API, so this
+/// mirrors its region patterns: `us-gov-*`, `cn-*`, `us-iso-*`, `us-isob-*`,
+/// `eu-isoe-*`, `us-isof-*`, `eusc-*`; everything else is `aws`.
 pub fn partition_for(region: &str) -> &'static str {
-    if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("eusc-") {
-        "aws-eusc"
-    } else {
-        "aws"
-    }
+    const TABLE: [(&str, &str); 7] = [
+        ("us-gov-", "aws-us-gov"),
+        ("cn-", "aws-cn"),
+        ("us-iso-", "aws-iso"),
+        ("us-isob-", "aws-iso-b"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+        ("eusc-", "aws-eusc"),
+    ];
+    TABLE
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
+}
+
+/// The Bedrock runtime endpoint the SDK's partition data gives `region`.
+fn sdk_endpoint(region: &str) -> Option<String> {
+    use aws_sdk_bedrockruntime::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    use futures_util::FutureExt;
+    let params = Params::builder().region(region).build().ok()?;
+    let resolver = DefaultResolver::new();
+    let endpoint = resolver.resolve_endpoint(&params).now_or_never()?.ok()?;
+    Some(endpoint.url().to_string())
 }
 
 fn truthy(env: &Env, key: &str) -> bool {
@@ -128,14 +184,10 @@ pub fn resolve_settings(input: SettingsInput) -> BedrockSettings {
         },
     };
     let partition = partition_for(&region);
-    let suffix = if partition == "aws-cn" {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
     let endpoint_display = endpoint_url
         .clone()
-        .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.{suffix}"));
+        .or_else(|| sdk_endpoint(&region))
+        .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"));
 
     let auth = if truthy(&env, "CLAUDE_CODE_SKIP_BEDROCK_AUTH") {
         AuthMode::None
@@ -155,6 +207,11 @@ pub fn resolve_settings(input: SettingsInput) -> BedrockSettings {
         endpoint_display,
         auth,
         partition: partition.to_string(),
+        guardrail: None,
+        request_metadata: true,
+        auth_refresh: None,
+        credential_export: None,
+        credential_expiry: ExpiryCell::default(),
         env,
     }
 }
@@ -253,5 +310,38 @@ mod tests {
         assert_eq!(s.auth, AuthMode::None);
         assert_eq!(s.endpoint_display, "https://gw.example");
         assert_eq!(s.partition, "aws-us-gov");
+    }
+
+    #[test]
+    fn partitions_and_endpoints_follow_the_region() {
+        for (region, partition, host) in [
+            (
+                "us-east-1",
+                "aws",
+                "bedrock-runtime.us-east-1.amazonaws.com",
+            ),
+            (
+                "us-gov-west-1",
+                "aws-us-gov",
+                "bedrock-runtime.us-gov-west-1.amazonaws.com",
+            ),
+            (
+                "cn-north-1",
+                "aws-cn",
+                "bedrock-runtime.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "us-iso-east-1",
+                "aws-iso",
+                "bedrock-runtime.us-iso-east-1.c2s.ic.gov",
+            ),
+        ] {
+            let s = resolve_settings(SettingsInput {
+                region_flag: Some(region.into()),
+                ..Default::default()
+            });
+            assert_eq!(s.partition, partition, "{region}");
+            assert_eq!(s.endpoint_display, format!("https://{host}"), "{region}");
+        }
     }
 }

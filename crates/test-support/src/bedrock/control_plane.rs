@@ -93,17 +93,21 @@ impl ControlPlane {
                 ControlPlane::foundation_model(region, id, name, &[kind])
             })
             .collect();
-        let destinations = ["us-east-1", "us-east-2", "us-west-2"];
+        let (destinations, geo): (&[&str], (&str, &str)) = if region.starts_with("us-gov-") {
+            (&["us-gov-west-1", "us-gov-east-1"], ("us-gov", "US-GOV"))
+        } else {
+            (&["us-east-1", "us-east-2", "us-west-2"], ("us", "US"))
+        };
         let inference_profiles = CATALOG
             .iter()
             .filter(|(_, _, on_demand)| !on_demand)
             .flat_map(|(id, name, _)| {
-                [("us", "US"), ("global", "Global")].map(|(prefix, label)| {
+                [geo, ("global", "Global")].map(|(prefix, label)| {
                     ControlPlane::inference_profile(
                         region,
                         &format!("{prefix}.{id}"),
                         &format!("{label} Anthropic {name}"),
-                        &destinations,
+                        destinations,
                     )
                 })
             })
@@ -126,7 +130,7 @@ impl ControlPlane {
         inference_types: &[&str],
     ) -> Value {
         json!({
-            "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{model_id}"),
+            "modelArn": format!("arn:{}:bedrock:{region}::foundation-model/{model_id}", partition(region)),
             "modelId": model_id,
             "modelName": name,
             "providerName": "Anthropic",
@@ -150,18 +154,40 @@ impl ControlPlane {
         let base = profile_id.split_once('.').map_or(profile_id, |(_, b)| b);
         let models: Vec<Value> = destinations
             .iter()
-            .map(|r| json!({ "modelArn": format!("arn:aws:bedrock:{r}::foundation-model/{base}") }))
+            .map(|r| json!({ "modelArn": format!("arn:{}:bedrock:{r}::foundation-model/{base}", partition(r)) }))
             .collect();
         json!({
             "inferenceProfileName": name,
             "description": format!("Routes requests to {name} in {}.", destinations.join(", ")),
             "createdAt": CREATED,
             "updatedAt": CREATED,
-            "inferenceProfileArn": format!("arn:aws:bedrock:{region}:{ACCOUNT}:inference-profile/{profile_id}"),
+            "inferenceProfileArn": format!("arn:{}:bedrock:{region}:{ACCOUNT}:inference-profile/{profile_id}", partition(region)),
             "models": models,
             "inferenceProfileId": profile_id,
             "status": "ACTIVE",
             "type": "SYSTEM_DEFINED",
+        })
+    }
+
+    /// An `APPLICATION` inference profile (created from a foundation model for cost
+    /// tracking) whose ARN names no model; `profile_id` is its random id.
+    pub fn application_inference_profile(
+        region: &str,
+        profile_id: &str,
+        name: &str,
+        model_id: &str,
+    ) -> Value {
+        let partition = partition(region);
+        json!({
+            "inferenceProfileName": name,
+            "description": format!("Application profile for {model_id}."),
+            "createdAt": CREATED,
+            "updatedAt": CREATED,
+            "inferenceProfileArn": format!("arn:{partition}:bedrock:{region}:{ACCOUNT}:application-inference-profile/{profile_id}"),
+            "models": [{ "modelArn": format!("arn:{partition}:bedrock:{region}::foundation-model/{model_id}") }],
+            "inferenceProfileId": profile_id,
+            "status": "ACTIVE",
+            "type": "APPLICATION",
         })
     }
 
@@ -187,7 +213,7 @@ impl ControlPlane {
         json!({
             "name": format!("guardrail-{guardrail_id}"),
             "guardrailId": guardrail_id,
-            "guardrailArn": format!("arn:aws:bedrock:{region}:{ACCOUNT}:guardrail/{guardrail_id}"),
+            "guardrailArn": format!("arn:{}:bedrock:{region}:{ACCOUNT}:guardrail/{guardrail_id}", partition(region)),
             "version": version,
             "status": "READY",
             "createdAt": CREATED,
@@ -271,13 +297,32 @@ impl ControlPlane {
                 }
             }
             Operation::GetGuardrail => {
-                match find(&self.guardrails, resource, &["guardrailId", "guardrailArn"]) {
+                let version = param("guardrailVersion");
+                let found = self.guardrails.iter().find(|g| {
+                    (g["guardrailId"] == resource || g["guardrailArn"] == resource)
+                        && version.is_none_or(|v| g["version"] == v)
+                });
+                match found {
                     Some(guardrail) => ok(guardrail.clone()),
-                    None => not_found(&format!("Guardrail {resource} not found.")),
+                    None => not_found(&format!(
+                        "The guardrail {resource}{} was not found.",
+                        version.map(|v| format!(" version {v}")).unwrap_or_default()
+                    )),
                 }
             }
             _ => not_found("The requested operation is not recognized by the service."),
         }
+    }
+}
+
+/// The AWS partition of `region`, for the ARNs the server writes.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
     }
 }
 

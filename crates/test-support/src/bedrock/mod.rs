@@ -59,6 +59,10 @@ pub struct BedrockOptions {
     pub port: u16,
     /// Data for the control-plane and STS routes.
     pub control_plane: ControlPlane,
+    /// Access key ids whose (temporary) credentials have expired: requests signed with
+    /// them get Bedrock's 403 `ExpiredTokenException` (STS: `ExpiredToken`) before any
+    /// signature check, as AWS's authentication layer answers.
+    pub expired_access_keys: Vec<String>,
 }
 
 /// A running loopback Bedrock; dropping it stops the server.
@@ -69,6 +73,7 @@ pub struct BedrockServer {
 
 struct State {
     auth: Auth,
+    expired_access_keys: Vec<String>,
     control_plane: Mutex<ControlPlane>,
     requests: Mutex<Vec<RecordedRequest>>,
     replies: Mutex<VecDeque<Reply>>,
@@ -89,6 +94,7 @@ impl BedrockServer {
     pub fn start(opts: BedrockOptions) -> BedrockServer {
         let state = Arc::new(State {
             auth: opts.auth,
+            expired_access_keys: opts.expired_access_keys,
             control_plane: Mutex::new(opts.control_plane),
             requests: Mutex::new(Vec::new()),
             replies: Mutex::new(VecDeque::new()),
@@ -213,6 +219,19 @@ async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
     let route = route(&req);
     let recorded = RecordedRequest::new(&req, route.operation, route.resource.clone());
     lock(&state.requests).push(recorded.clone());
+    if state.signed_with_expired_key(&recorded) {
+        return match route.service {
+            Service::Sts => sts::expired_token(),
+            _ => error_response(
+                403,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            ),
+        };
+    }
+    if let Some(refusal) = guardrail_refusal(&recorded, route.operation) {
+        return refusal;
+    }
     if let Err(refusal) = state.authenticate(&recorded, route.service) {
         return match route.service {
             Service::Sts => sts::error(&refusal),
@@ -260,7 +279,47 @@ async fn handle(state: Arc<State>, req: Request<Bytes>) -> Response<Body> {
     }
 }
 
+/// Bedrock's checks of the guardrail headers of an invocation: an identifier needs a
+/// version and the reverse, and each must have its documented shape.
+fn guardrail_refusal(req: &RecordedRequest, operation: Operation) -> Option<Response<Body>> {
+    if !matches!(operation, Operation::Invoke | Operation::InvokeStream) {
+        return None;
+    }
+    let id = req.header("x-amzn-bedrock-guardrailidentifier");
+    let version = req.header("x-amzn-bedrock-guardrailversion");
+    let version_ok = |v: &str| {
+        v == "DRAFT"
+            || (!v.is_empty()
+                && v.len() <= 8
+                && !v.starts_with('0')
+                && v.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let problem = match (id, version) {
+        (None, None) => return None,
+        (Some(_), None) | (None, Some(_)) => {
+            "Guardrail identifier and version must both be provided.".to_string()
+        }
+        (Some(_), Some(v)) if !version_ok(v) => format!(
+            "1 validation error detected: Value '{v}' at 'guardrailVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (([1-9][0-9]{{0,7}})|(DRAFT))"
+        ),
+        _ => return None,
+    };
+    Some(error_response(400, "ValidationException", &problem))
+}
+
 impl State {
+    /// Whether the request's SigV4 credential scope names an expired access key.
+    fn signed_with_expired_key(&self, req: &RecordedRequest) -> bool {
+        let Some(authorization) = req.header("authorization") else {
+            return false;
+        };
+        authorization
+            .split("Credential=")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|key| self.expired_access_keys.iter().any(|k| k == key))
+    }
+
     fn authenticate(&self, req: &RecordedRequest, service: Service) -> Result<(), SigV4Error> {
         let authorization = req.header("authorization");
         match &self.auth {

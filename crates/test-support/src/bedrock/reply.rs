@@ -11,6 +11,9 @@ use crate::ids;
 use crate::loopback::{Body, full, streamed};
 use crate::messages::{self, Dialect, ToolCall, Usage};
 
+/// Where Bedrock says a guardrail intervened.
+const GUARDRAIL_ACTION: &str = "amazon-bedrock-guardrailAction";
+
 /// Text of the reply sent when nothing is queued.
 pub const DEFAULT_TEXT: &str = "Hello from loopback Bedrock.";
 
@@ -62,6 +65,13 @@ pub enum Reply {
         /// Pause before each event.
         per_event: Duration,
         /// The text.
+        text: String,
+    },
+    /// A guardrail intervened: `text` is its blocked message, sent as the reply with
+    /// `"amazon-bedrock-guardrailAction": "INTERVENED"` in the final `message_stop` chunk
+    /// (InvokeModelWithResponseStream) or at the top of the body (InvokeModel).
+    GuardrailIntervened {
+        /// The guardrail's blocked-input or blocked-output message.
         text: String,
     },
     /// Accepts the request and never answers, for cancellation tests.
@@ -197,6 +207,13 @@ impl Reply {
         )
     }
 
+    /// A guardrail intervention with the default blocked message of a new guardrail.
+    pub fn guardrail_intervened() -> Self {
+        Reply::GuardrailIntervened {
+            text: "Sorry, the model cannot answer this question.".into(),
+        }
+    }
+
     /// A `throttlingException` frame after some text.
     pub fn mid_stream_throttling() -> Self {
         Reply::MidStreamException {
@@ -219,6 +236,7 @@ impl Reply {
             metrics: None,
             delay: Duration::ZERO,
             exception: None,
+            intervened: false,
         };
         match self {
             Reply::Text { text, usage } => plan.script(&model, Some(&text), &[], usage),
@@ -250,6 +268,10 @@ impl Reply {
                 plan.script(&model, Some(&text), &[], Usage::new(12, 8));
                 plan.delay = per_event;
             }
+            Reply::GuardrailIntervened { text } => {
+                plan.script(&model, Some(&text), &[], Usage::new(12, 8));
+                plan.intervened = true;
+            }
             Reply::Hang => std::future::pending().await,
         }
         if streaming {
@@ -266,6 +288,8 @@ struct Plan {
     metrics: Option<Usage>,
     delay: Duration,
     exception: Option<(String, String)>,
+    /// Whether a guardrail intervened, which the final chunk or the body says.
+    intervened: bool,
 }
 
 /// Tokio's timer rounds even a zero sleep up to its next 1 ms tick, which
@@ -296,7 +320,10 @@ impl Plan {
             if let Some(usage) = self.metrics {
                 pause(self.delay).await;
                 let first_byte = *first_byte.get_or_insert_with(|| millis(started));
-                let stop = message_stop(&usage, millis(started), first_byte);
+                let mut stop = message_stop(&usage, millis(started), first_byte);
+                if self.intervened {
+                    stop[GUARDRAIL_ACTION] = "INTERVENED".into();
+                }
                 if !sink
                     .send(chunk_frame(&stop.to_string(), ids::in_range(2, 61)))
                     .await
@@ -322,7 +349,10 @@ impl Plan {
             return error_response(status, &shape, &message);
         }
         tokio::time::sleep(self.delay * self.events.len() as u32).await;
-        let message = messages::fold(&self.events);
+        let mut message = messages::fold(&self.events);
+        if self.intervened {
+            message[GUARDRAIL_ACTION] = "INTERVENED".into();
+        }
         let usage = messages::usage_of(&self.events);
         let mut response = Response::builder()
             .header("content-type", "application/json")

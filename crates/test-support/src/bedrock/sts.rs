@@ -49,6 +49,15 @@ pub(super) fn error(refusal: &SigV4Error) -> Response<Body> {
     error_xml(StatusCode::FORBIDDEN, code, refusal.message())
 }
 
+/// STS's answer to an expired session token.
+pub(super) fn expired_token() -> Response<Body> {
+    error_xml(
+        StatusCode::FORBIDDEN,
+        "ExpiredToken",
+        "The security token included in the request is expired",
+    )
+}
+
 pub(super) fn unknown_action(body: &[u8]) -> Response<Body> {
     let action = percent_decode(form_value(body, "Action").unwrap_or_default());
     error_xml(
