@@ -236,10 +236,8 @@ fn access_denied_never_refreshes_or_retries() {
     assert_eq!(invocations(&server).len(), 2, "no retry");
 }
 
-#[test]
-fn credential_export_supplies_credentials_and_doctor_shows_their_expiry() {
-    let server = server();
-    let mut w = world(&server);
+/// Credentials from an `awsCredentialExport` command only, expiring in 2099.
+fn configure_credential_export(w: &World) {
     std::fs::remove_file(w.home().join(".aws/credentials")).unwrap();
     let export = serde_json::json!({
         "Credentials": {
@@ -255,9 +253,15 @@ fn credential_export_supplies_credentials_and_doctor_shows_their_expiry() {
         &serde_json::json!({ "awsCredentialExport": format!("sh {}", script.display()) })
             .to_string(),
     );
+}
+
+#[test]
+fn credential_export_supplies_credentials_and_doctor_shows_their_expiry() {
+    let server = server();
+    let w = world(&server);
+    configure_credential_export(&w);
     w.run(&["--model", "haiku", "-p", "hi"]).ok();
     assert_eq!(signed_with(&invocations(&server)[0]), KEY_ID);
-    w.set("CLAUDE_PROVIDER", "bedrock");
     let r = w.run(&["doctor"]);
     let out = r.stdout();
     let creds = out.lines().find(|l| l.contains("Credentials")).unwrap();
@@ -265,6 +269,29 @@ fn credential_export_supplies_credentials_and_doctor_shows_their_expiry() {
         creds.contains("awsCredentialExport") && creds.contains("expire 2099-01-01T00:00:00Z"),
         "{out}"
     );
+}
+
+#[test]
+fn status_shows_when_the_credentials_expire() {
+    let server = server();
+    server.push(Reply::text("Hello there."));
+    let mut w = world(&server);
+    w.set("NO_COLOR", "1");
+    configure_credential_export(&w);
+    let mut cmd = w.std_cmd();
+    cmd.args(["--model", "haiku"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    p.exp_string("Ctrl-D exits").unwrap();
+    p.exp_string("> ").unwrap();
+    p.send_line("hi").unwrap();
+    p.exp_string("Hello there.").unwrap();
+    p.exp_string("> ").unwrap();
+    p.send_line("/status").unwrap();
+    p.exp_string("credentials expire: 2099-01-01T00:00:00Z")
+        .unwrap();
+    p.exp_string("> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
 }
 
 fn configure_guardrail(w: &World, version: &str) {
