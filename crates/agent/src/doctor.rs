@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use claude_config::{Config, ProviderKind};
+use claude_config::{Config, Origin, ProviderKind};
 use claude_protocol::{Message, MessagesRequest, Usage};
 use claude_providers::CallOptions;
 use claude_providers::bedrock::control::{ControlPlane, FoundationModel, InferenceProfile};
@@ -142,6 +142,7 @@ pub async fn run(cfg: &Config, opts: Options, notice: Notice<'_>) -> Report {
             format!("{} parsed: {}", files.len(), files.join(", "))
         },
     ));
+    checks.extend(check_policy(cfg));
 
     let provider_origin = cfg
         .get("provider")
@@ -281,6 +282,66 @@ async fn check_guardrail(control: &ControlPlane, g: &Guardrail, s: &BedrockSetti
             s.region
         )),
     }
+}
+
+/// What the managed policy decides, and which lower-layer values it overrides.
+fn check_policy(cfg: &Config) -> Option<Check> {
+    let path = cfg.managed_policy()?;
+    let mut decided: Vec<String> = cfg
+        .entries()
+        .iter()
+        .filter(|r| matches!(r.origin, Origin::Managed(_)))
+        .map(|r| format!("{} = {}", r.key, r.value))
+        .collect();
+    if let Some(models) = cfg.available_models().filter(|m| m.file == path) {
+        decided.push(if models.value.is_empty() {
+            "availableModels: the default model only".to_string()
+        } else {
+            format!("availableModels: {}", models.value.join(", "))
+        });
+    }
+    let perms = cfg.permissions();
+    if perms
+        .disable_bypass_permissions_mode
+        .as_ref()
+        .is_some_and(|s| s.file == path)
+    {
+        decided.push("bypassPermissions mode disabled".to_string());
+    }
+    for (list, rules) in [
+        ("deny", &perms.deny),
+        ("ask", &perms.ask),
+        ("allow", &perms.allow),
+    ] {
+        let n = rules.iter().filter(|r| r.file == path).count();
+        if n > 0 {
+            decided.push(format!("{n} {list} rule{}", if n == 1 { "" } else { "s" }));
+        }
+    }
+    let summary = format!(
+        "{}: {}",
+        path.display(),
+        if decided.is_empty() {
+            "in effect; it sets none of claude's keys".to_string()
+        } else {
+            decided.join("; ")
+        }
+    );
+    let overridden: Vec<String> = cfg
+        .overridden_by_policy()
+        .iter()
+        .map(|o| format!("{} from {}", o.key, o.attempted))
+        .collect();
+    Some(if overridden.is_empty() {
+        Check::new("Managed policy", Status::Ok, summary)
+    } else {
+        Check::new(
+            "Managed policy",
+            Status::Warn,
+            format!("{summary}; ignored: {}", overridden.join(", ")),
+        )
+        .fix("The policy decides these keys: remove the other values (`claude config unset <key>` for config.toml), or ask your administrator to change the policy.")
+    })
 }
 
 fn check_region(s: &BedrockSettings) -> Check {

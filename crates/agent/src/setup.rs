@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use claude_config::{Config, ProviderKind};
+use claude_config::{Config, Origin, ProviderKind, Sourced};
 use claude_protocol::MessagesRequest;
 use claude_providers::Provider;
 use claude_providers::anthropic::{AnthropicProvider, AnthropicSettings};
@@ -11,7 +11,9 @@ use claude_providers::bedrock::{
     self, AuthMode, BedrockProvider, BedrockSettings, Guardrail, SettingsInput, profiles,
 };
 use claude_providers::catalog::ALIASES;
-use claude_providers::resolve::{ResolveError, ResolveInput, ResolvedModel, Target, resolve};
+use claude_providers::resolve::{
+    ResolveError, ResolveInput, ResolvedModel, Target, allowed_by, resolve,
+};
 use claude_providers::retry::RetryPolicy;
 use serde_json::{Value, json};
 
@@ -42,6 +44,8 @@ pub struct Runtime {
     /// Kept to resolve `/model` switches the same way as `--model`.
     alias_overrides: BTreeMap<&'static str, (String, String)>,
     region_prefix: Option<String>,
+    /// `availableModels`: every model chosen after the start must be in it.
+    available_models: Option<Sourced<Vec<String>>>,
     max_output_env: Option<u32>,
     /// `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`: the share of the window that triggers compaction.
     autocompact_pct: u64,
@@ -82,6 +86,16 @@ impl Runtime {
             region: &region,
             region_prefix: region_prefix.as_deref(),
         })?;
+        let available_models = cfg.available_models().cloned();
+        // The default model and the policy's own `model` are always allowed.
+        let chosen = cfg
+            .get("model")
+            .ok()
+            .flatten()
+            .filter(|r| !matches!(r.origin, Origin::Managed(_)));
+        if let Some(chosen) = chosen {
+            check_allowed(available_models.as_ref(), &chosen.value.to_string(), &model)?;
+        }
         let max_output_env = match env
             .get("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
             .filter(|v| !v.is_empty())
@@ -132,6 +146,7 @@ impl Runtime {
             stream: true,
             alias_overrides: overrides,
             region_prefix,
+            available_models,
             max_output_env,
             autocompact_pct,
             accounting: None,
@@ -146,20 +161,23 @@ impl Runtime {
         }
     }
 
-    /// Resolves a model the way `--model` does, for `/model` and resumes.
+    /// Resolves a model the way `--model` does, for `/model`, resumes,
+    /// skills and agents, refusing one that `availableModels` leaves out.
     pub fn resolve_model(&self, requested: &str) -> Result<ResolvedModel, ResolveError> {
         let region = self
             .bedrock
             .as_ref()
             .map(|b| b.region.clone())
             .unwrap_or_default();
-        resolve(&ResolveInput {
+        let model = resolve(&ResolveInput {
             target: self.target(),
             requested: Some(requested),
             alias_overrides: self.alias_overrides.clone(),
             region: &region,
             region_prefix: self.region_prefix.as_deref(),
-        })
+        })?;
+        check_allowed(self.available_models.as_ref(), requested, &model)?;
+        Ok(model)
     }
 
     /// Switches to `model`, with its own output cap.
@@ -355,6 +373,22 @@ pub fn cost_on(model: &ResolvedModel, usage: &claude_protocol::Usage) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Refuses `model` (asked for as `requested`) when `availableModels` leaves it out.
+fn check_allowed(
+    available: Option<&Sourced<Vec<String>>>,
+    requested: &str,
+    model: &ResolvedModel,
+) -> Result<(), ResolveError> {
+    match available {
+        Some(list) if !allowed_by(model, &list.value) => Err(ResolveError::NotAllowed {
+            name: requested.to_string(),
+            allowed: list.value.clone(),
+            file: list.file.display().to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn max_tokens_for(model: &ResolvedModel, env: Option<u32>) -> u32 {
     let model_max = model.info.map(|i| i.max_output);
     match env {
@@ -455,6 +489,61 @@ fn encode_label(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use claude_config::{FlagValue, LoadOptions};
+
+    /// A runtime under a managed policy that allows sonnet and haiku.
+    fn under_policy(model_flag: Option<&str>) -> Result<Runtime, SetupError> {
+        let tmp = tempfile::tempdir().unwrap();
+        let policy = tmp.path().join("managed-settings.json");
+        std::fs::write(
+            &policy,
+            r#"{"provider": "bedrock", "bedrock.region": "us-east-1", "availableModels": ["sonnet", "haiku"]}"#,
+        )
+        .unwrap();
+        let cfg = Config::load(&LoadOptions {
+            home: Some(tmp.path().to_path_buf()),
+            cwd: tmp.path().to_path_buf(),
+            managed_settings: Some(policy),
+            flags: model_flag
+                .map(|m| FlagValue {
+                    key: "model".into(),
+                    value: m.into(),
+                    flag: "--model".into(),
+                })
+                .into_iter()
+                .collect(),
+            ..LoadOptions::default()
+        })
+        .unwrap();
+        Runtime::from_config(&cfg)
+    }
+
+    #[test]
+    fn available_models_hold_for_every_way_of_choosing_a_model() {
+        let rt = under_policy(None).expect("the default model is always allowed");
+        assert!(rt.resolve_model("haiku").is_ok());
+        assert!(
+            rt.resolve_model("anthropic.claude-3-5-sonnet-20241022-v2:0")
+                .is_ok()
+        );
+        match rt.resolve_model("opus") {
+            Err(ResolveError::NotAllowed {
+                name,
+                allowed,
+                file,
+            }) => {
+                assert_eq!((name.as_str(), allowed.len()), ("opus", 2));
+                assert!(file.ends_with("managed-settings.json"), "{file}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(under_policy(Some("haiku")).is_ok());
+        let err = under_policy(Some("opus")).unwrap_err();
+        assert!(
+            err.to_string().contains("model `opus` is not allowed"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn labels_are_encoded_like_the_sdk() {

@@ -1,6 +1,6 @@
 //! `claude config set|get|unset|list|keys`: rendering only.
 
-use claude_config::{Config, ConfigError, LoadOptions, Scope};
+use claude_config::{Config, ConfigError, LoadOptions, Resolved, Scope};
 
 use crate::args::{ConfigCommand, ScopeArgs};
 
@@ -9,6 +9,25 @@ fn scope(s: ScopeArgs) -> Scope {
         Scope::Project
     } else {
         Scope::User
+    }
+}
+
+/// The lower layers whose value for `key` the managed policy overrode.
+fn overridden(cfg: &Config, key: &str) -> Vec<String> {
+    cfg.overridden_by_policy()
+        .iter()
+        .filter(|o| o.key == key)
+        .map(|o| o.attempted.to_string())
+        .collect()
+}
+
+/// `origin`, plus what it overrode: `managed /etc/… (overrides flag --region)`.
+fn origin_text(cfg: &Config, r: &Resolved) -> String {
+    let over = overridden(cfg, r.key);
+    if over.is_empty() {
+        r.origin.to_string()
+    } else {
+        format!("{} (overrides {})", r.origin, over.join(", "))
     }
 }
 
@@ -53,7 +72,7 @@ pub fn run(cmd: ConfigCommand, opts: &LoadOptions) -> i32 {
             };
             match cfg.get(&key) {
                 Ok(Some(r)) if show_origin => {
-                    println!("{}\t{}", r.value, r.origin);
+                    println!("{}\t{}", r.value, origin_text(&cfg, r));
                     0
                 }
                 Ok(Some(r)) => {
@@ -79,10 +98,14 @@ pub fn run(cmd: ConfigCommand, opts: &LoadOptions) -> i32 {
                 let map: serde_json::Map<String, serde_json::Value> = entries
                     .iter()
                     .map(|r| {
-                        let v = serde_json::json!({
+                        let mut v = serde_json::json!({
                             "value": r.value.to_string(),
                             "origin": r.origin.to_string(),
                         });
+                        let over = overridden(&cfg, r.key);
+                        if !over.is_empty() {
+                            v["overrides"] = serde_json::json!(over);
+                        }
                         (r.key.to_string(), v)
                     })
                     .collect();
@@ -93,7 +116,8 @@ pub fn run(cmd: ConfigCommand, opts: &LoadOptions) -> i32 {
             for r in entries {
                 if show_origin {
                     let value = r.value.to_string();
-                    println!("{:width$}  {value:<44}  {}", r.key, r.origin);
+                    let origin = origin_text(&cfg, r);
+                    println!("{:width$}  {value:<44}  {origin}", r.key);
                 } else {
                     println!("{:width$}  {}", r.key, r.value);
                 }

@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use claude_config::{Config, FlagValue, LoadOptions};
+use claude_config::{Config, FlagValue, LoadOptions, Origin};
 
 use crate::args::RunArgs;
 
-/// Claude Code's managed policy file on this platform.
-fn managed_settings_path() -> PathBuf {
+/// The directory of Claude Code's managed policy on this platform.
+fn managed_settings_dir() -> PathBuf {
     if cfg!(target_os = "macos") {
-        PathBuf::from("/Library/Application Support/ClaudeCode/managed-settings.json")
+        PathBuf::from("/Library/Application Support/ClaudeCode")
     } else {
-        PathBuf::from("/etc/claude-code/managed-settings.json")
+        PathBuf::from("/etc/claude-code")
     }
 }
 
@@ -30,13 +30,46 @@ pub fn options(run: &RunArgs) -> anyhow::Result<LoadOptions> {
     flag("provider", &run.provider, "--provider");
     flag("model", &run.model, "--model");
     flag("bedrock.region", &run.region, "--region");
+    let env = std::env::vars().collect::<BTreeMap<_, _>>();
+    let cwd = std::env::current_dir()?;
+    let managed = claude_config::managed_settings_file(&managed_settings_dir(), &env, &cwd);
     Ok(LoadOptions {
-        env: std::env::vars().collect::<BTreeMap<_, _>>(),
+        env,
         home: std::env::home_dir(),
-        cwd: std::env::current_dir()?,
+        cwd,
         flags,
-        managed_settings: Some(managed_settings_path()),
+        managed_settings: Some(managed),
     })
+}
+
+/// Holds a run to the managed policy. A flag the policy overrides is
+/// refused, since the run would not do what was asked; an environment
+/// variable it overrides is ignored with a warning, since such variables
+/// are often set for other tools too. Both messages name the policy file.
+pub fn enforce_policy(cfg: &Config) -> Result<(), String> {
+    for o in cfg.overridden_by_policy() {
+        let value = cfg
+            .get(o.key)
+            .ok()
+            .flatten()
+            .map(|r| r.value.to_string())
+            .unwrap_or_default();
+        let decided = format!(
+            "the managed policy {} sets {} = {value}",
+            o.policy.display(),
+            o.key
+        );
+        match &o.attempted {
+            Origin::Flag(flag) => {
+                return Err(format!(
+                    "{flag} is refused: {decided}. Run without {flag}, or ask your administrator to change the policy."
+                ));
+            }
+            Origin::Env(var) => eprintln!("claude: warning: {var} is ignored: {decided}."),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Makes the `env` blocks of Claude Code settings files real environment

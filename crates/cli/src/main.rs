@@ -51,6 +51,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    if !matches!(cli.command, Some(Command::Doctor { .. }))
+        && let Err(e) = load::enforce_policy(&cfg)
+    {
+        eprintln!("claude: {e}");
+        return Ok(2);
+    }
     load::apply_settings_env(&cfg);
     match cli.command {
         Some(Command::Doctor { json, invoke }) => doctor_cmd::doctor(&cfg, json, invoke),

@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 use crate::layer::{self, Layer};
 use crate::options::LoadOptions;
 use crate::paths::{CONFIG_FILE, LOCAL_SETTINGS_FILE, Paths, SETTINGS_FILE};
-use crate::permissions::MergedPermissions;
+use crate::permissions::{MergedPermissions, Sourced};
 use crate::policy::{self, PolicyOverride};
 use crate::registry::{self, Raw};
 use crate::settings::{SettingsFile, SettingsScope};
@@ -55,6 +55,7 @@ pub struct Config {
     files: Vec<LoadedFile>,
     settings_files: Vec<SettingsFile>,
     permissions: MergedPermissions,
+    available_models: Option<Sourced<Vec<String>>>,
     policy_overrides: Vec<PolicyOverride>,
 }
 
@@ -109,6 +110,7 @@ impl Config {
 
         let (resolved, policy_overrides) = layer::resolve(&layers)?;
         let permissions = MergedPermissions::merge(&settings)?;
+        let available_models = policy::available_models(&settings)?;
         let (env, env_origins) = env
             .into_iter()
             .map(|(var, (value, origin))| ((var.clone(), value), (var, origin)))
@@ -122,6 +124,7 @@ impl Config {
             files,
             settings_files: settings,
             permissions,
+            available_models,
             policy_overrides,
         })
     }
@@ -169,6 +172,20 @@ impl Config {
 
     pub fn permissions(&self) -> &MergedPermissions {
         &self.permissions
+    }
+
+    /// The models that may be chosen (`availableModels`), with the file
+    /// that lists them; `None` when no settings file restricts them.
+    pub fn available_models(&self) -> Option<&Sourced<Vec<String>>> {
+        self.available_models.as_ref()
+    }
+
+    /// The managed policy file, when one was read.
+    pub fn managed_policy(&self) -> Option<&Path> {
+        self.files
+            .iter()
+            .find(|f| f.kind == FileKind::ManagedSettings)
+            .map(|f| f.path.as_path())
     }
 
     /// Values from flags, the environment or files that the managed policy
@@ -432,6 +449,8 @@ mod tests {
         ));
         assert!(config.overridden_by_policy().is_empty());
         assert_eq!(config.permissions(), &MergedPermissions::default());
+        assert_eq!(config.available_models(), None);
+        assert_eq!(config.managed_policy(), None);
     }
 
     #[test]
@@ -824,11 +843,19 @@ mod tests {
         fx.env("AWS_PROFILE", "dev");
         fx.env("HTTPS_PROXY", "http://mine:3128");
         fx.flag("bedrock.region", "ap-southeast-2", "--region");
+        fx.write(USER_SETTINGS, r#"{"availableModels": ["opus"]}"#);
         let policy = fx.managed(
             r#"{"bedrock.region": "eu-west-1", "provider": "bedrock",
+                "availableModels": ["sonnet", "haiku"],
                 "env": {"HTTPS_PROXY": "http://proxy.corp:3128", "AWS_PROFILE": "dev"}}"#,
         );
         let config = fx.load();
+        let models = config.available_models().unwrap();
+        assert_eq!(
+            (&models.value[..], &models.file),
+            (&["sonnet".to_owned(), "haiku".to_owned()][..], &policy)
+        );
+        assert_eq!(config.managed_policy(), Some(policy.as_path()));
         let region = config.get("bedrock.region").unwrap().unwrap();
         assert_eq!(region.value.to_string(), "eu-west-1");
         assert_eq!(

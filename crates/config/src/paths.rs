@@ -1,5 +1,6 @@
 //! Where the user and project configuration live.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::ConfigError;
@@ -9,6 +10,28 @@ pub(crate) const CONFIG_FILE: &str = "config.toml";
 pub(crate) const SETTINGS_FILE: &str = "settings.json";
 pub(crate) const LOCAL_SETTINGS_FILE: &str = "settings.local.json";
 const DOT_CLAUDE: &str = ".claude";
+const MANAGED_SETTINGS_FILE: &str = "managed-settings.json";
+
+/// Names a directory holding `managed-settings.json` to use instead of the
+/// platform's, for tests and for trying a policy out before deploying it.
+pub const MANAGED_SETTINGS_DIR_VAR: &str = "CLAUDE_MANAGED_SETTINGS_DIR";
+
+/// The managed policy file: `platform_dir`'s `managed-settings.json` when it
+/// exists, otherwise the one in [`MANAGED_SETTINGS_DIR_VAR`]'s directory
+/// (relative to `cwd`) when that is set. A deployed policy therefore always
+/// wins: the variable can add a policy where there is none, never replace
+/// or remove one.
+pub fn managed_settings_file(
+    platform_dir: &Path,
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> PathBuf {
+    let deployed = platform_dir.join(MANAGED_SETTINGS_FILE);
+    match env.get(MANAGED_SETTINGS_DIR_VAR).filter(|d| !d.is_empty()) {
+        Some(dir) if !deployed.exists() => cwd.join(dir).join(MANAGED_SETTINGS_FILE),
+        _ => deployed,
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct Paths {
@@ -87,7 +110,6 @@ fn same_path(a: &Path, b: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use std::fs;
 
     fn opts(home: &Path, cwd: &Path) -> LoadOptions {
@@ -125,6 +147,25 @@ mod tests {
             Paths::resolve(&o).unwrap().user_dir,
             tmp.path().join(".claude")
         );
+    }
+
+    #[test]
+    fn managed_dir_variable_adds_a_policy_but_never_replaces_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let platform = tmp.path().join("etc/claude-code");
+        let mut env = BTreeMap::new();
+        let file =
+            |env: &BTreeMap<String, String>| managed_settings_file(&platform, env, tmp.path());
+        assert_eq!(file(&env), platform.join("managed-settings.json"));
+        env.insert(MANAGED_SETTINGS_DIR_VAR.into(), "policy".into());
+        assert_eq!(file(&env), tmp.path().join("policy/managed-settings.json"));
+        env.insert(MANAGED_SETTINGS_DIR_VAR.into(), String::new());
+        assert_eq!(file(&env), platform.join("managed-settings.json"));
+
+        fs::create_dir_all(&platform).unwrap();
+        fs::write(platform.join("managed-settings.json"), "{}").unwrap();
+        env.insert(MANAGED_SETTINGS_DIR_VAR.into(), "/elsewhere".into());
+        assert_eq!(file(&env), platform.join("managed-settings.json"));
     }
 
     #[test]

@@ -41,6 +41,11 @@ impl MergedPermissions {
     pub(crate) fn merge(files: &[SettingsFile]) -> Result<MergedPermissions, ConfigError> {
         let mut merged = MergedPermissions::default();
         for file in files {
+            // Also accepted at the top level, where policies often put it.
+            if let Some(value) = file.json.get("disableBypassPermissionsMode") {
+                let value = one_of(file, "disableBypassPermissionsMode", value, &["disable"])?;
+                merged.disable_bypass_permissions_mode.get_or_insert(value);
+            }
             let Some(perms) = file.json.get("permissions") else {
                 continue;
             };
@@ -195,6 +200,21 @@ mod tests {
             merged.disable_bypass_permissions_mode.unwrap().value,
             "disable"
         );
+    }
+
+    #[test]
+    fn disable_bypass_is_also_read_at_the_top_level() {
+        let managed = file(
+            "/etc/m.json",
+            json!({"disableBypassPermissionsMode": "disable"}),
+        );
+        let merged = MergedPermissions::merge(&[managed]).unwrap();
+        assert_eq!(
+            merged.disable_bypass_permissions_mode.unwrap().file,
+            PathBuf::from("/etc/m.json")
+        );
+        let bad = file("/etc/m.json", json!({"disableBypassPermissionsMode": true}));
+        assert!(MergedPermissions::merge(&[bad]).is_err());
     }
 
     #[test]

@@ -6,10 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value as Json;
+
 use crate::error::{ConfigError, line_column};
 use crate::layer::Layer;
+use crate::permissions::Sourced;
 use crate::registry;
-use crate::settings::{SettingsFile, SettingsScope, json_raw};
+use crate::settings::{SettingsFile, SettingsScope, json_kind, json_raw};
 use crate::value::Origin;
 
 /// A lower layer's value for a key that the policy decided differently.
@@ -64,6 +67,40 @@ pub(crate) fn ensure_unlocked(policy: Option<&Path>, key: &str) -> Result<(), Co
         });
     }
     Ok(())
+}
+
+/// `availableModels` from the highest settings file that sets it, whole:
+/// a managed list cannot be widened or replaced by any other file.
+pub(crate) fn available_models(
+    settings: &[SettingsFile],
+) -> Result<Option<Sourced<Vec<String>>>, ConfigError> {
+    let Some((file, value)) = settings
+        .iter()
+        .find_map(|f| f.json.get("availableModels").map(|v| (f, v)))
+    else {
+        return Ok(None);
+    };
+    let bad = |shown: &str| {
+        file.invalid(
+            "availableModels",
+            shown,
+            "expected a list of model names such as [\"sonnet\", \"haiku\"]",
+        )
+    };
+    let Json::Array(items) = value else {
+        return Err(bad(json_kind(value)));
+    };
+    let names = items
+        .iter()
+        .map(|item| match item {
+            Json::String(name) if !name.trim().is_empty() => Ok(name.trim().to_owned()),
+            other => Err(bad(&other.to_string())),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Some(Sourced {
+        value: names,
+        file: file.path.clone(),
+    }))
 }
 
 /// A nested `"bedrock": {...}` would otherwise be silently ignored as an
@@ -191,6 +228,49 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn available_models_come_whole_from_the_highest_file() {
+        let read = |text: &str, scope| {
+            let (tmp, path) = policy(text);
+            let file = SettingsFile::read(&path, scope).unwrap().unwrap().0;
+            (tmp, file)
+        };
+        let (_m, managed) = read(
+            r#"{"availableModels": ["sonnet", " haiku "]}"#,
+            SettingsScope::Managed,
+        );
+        let (_u, user) = read(
+            r#"{"availableModels": ["opus"], "model": "opus"}"#,
+            SettingsScope::User,
+        );
+        let (_e, empty) = read("{}", SettingsScope::Project);
+        let found = available_models(&[managed.clone(), empty.clone(), user.clone()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.value, ["sonnet", "haiku"]);
+        assert_eq!(found.file, managed.path);
+        let found = available_models(&[empty.clone(), user.clone()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.value, found.file),
+            (vec!["opus".to_owned()], user.path)
+        );
+        assert_eq!(available_models(&[empty]).unwrap(), None);
+
+        for bad in [
+            r#"{"availableModels": "sonnet"}"#,
+            r#"{"availableModels": [""]}"#,
+        ] {
+            let (_b, file) = read(bad, SettingsScope::Managed);
+            let err = available_models(&[file]).unwrap_err().to_string();
+            assert!(
+                err.contains("`availableModels` (from managed policy"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -76,6 +76,71 @@ pub enum ResolveError {
         region: String,
         available: String,
     },
+    #[error(
+        "model `{name}` is not allowed: availableModels in {file} permits {}. Choose one of those, or ask whoever manages that file to add it.",
+        permitted(.allowed)
+    )]
+    NotAllowed {
+        name: String,
+        allowed: Vec<String>,
+        file: String,
+    },
+}
+
+fn permitted(allowed: &[String]) -> String {
+    if allowed.is_empty() {
+        "only the default model".to_string()
+    } else {
+        format!("only {}", allowed.join(", "))
+    }
+}
+
+/// Whether `availableModels` permits `model`, matched on the resolved model
+/// so that an alias override cannot bring in another model. Case is
+/// ignored. An alias (`opus`, `sonnet`, `haiku`) permits every model of its
+/// family. Any other entry permits the models whose name starts with it at
+/// a word boundary, with or without `claude-`: `sonnet-4-5` and
+/// `claude-sonnet-4-5` permit `claude-sonnet-4-5-20250929` on the direct
+/// API and `us.anthropic.claude-sonnet-4-5-20250929-v1:0` on Bedrock; a full
+/// model ID, inference-profile ID or ARN permits exactly that model.
+pub fn allowed_by(model: &ResolvedModel, entries: &[String]) -> bool {
+    let mut names = vec![model.model_id.to_ascii_lowercase()];
+    if let Some(info) = model.info {
+        names.push(info.id.to_ascii_lowercase());
+        names.push(info.api_id.to_ascii_lowercase());
+    }
+    let bare: Vec<String> = names
+        .iter()
+        .map(|n| {
+            let n = split_profile_prefix(n).map_or(n.as_str(), |(_, rest)| rest);
+            n.strip_prefix("anthropic.").unwrap_or(n).to_string()
+        })
+        .collect();
+    names.extend(bare);
+    let family = match model.info {
+        Some(info) => Some(info.tier.clone()),
+        None => ALIASES
+            .into_iter()
+            .find(|a| {
+                names
+                    .iter()
+                    .any(|n| n.split(['-', '.', ':', '/']).any(|word| word == *a))
+            })
+            .map(str::to_string),
+    };
+    entries.iter().any(|entry| {
+        let entry = entry.trim().to_ascii_lowercase();
+        if ALIASES.contains(&entry.as_str()) {
+            return family.as_deref() == Some(entry.as_str());
+        }
+        let claude = format!("claude-{entry}");
+        names.iter().any(|name| {
+            [entry.as_str(), claude.as_str()].into_iter().any(|e| {
+                name.strip_prefix(e)
+                    .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
+            })
+        })
+    })
 }
 
 fn suggestion_suffix(s: &Option<String>) -> String {
@@ -277,6 +342,72 @@ mod tests {
         resolve(&input(target, Some(requested), region))
             .unwrap()
             .model_id
+    }
+
+    #[test]
+    fn available_models_match_families_prefixes_and_ids() {
+        let allowed = |target, requested: &str, entries: &[&str]| {
+            let mut input = input(target, Some(requested), "us-east-1");
+            input.alias_overrides.insert(
+                "sonnet",
+                (
+                    "anthropic.claude-opus-4-1-20250805-v1:0".into(),
+                    "test".into(),
+                ),
+            );
+            let model = resolve(&input).unwrap();
+            let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+            allowed_by(&model, &entries)
+        };
+        let b = Target::Bedrock;
+        assert!(allowed(b, "haiku", &["HAIKU"]));
+        assert!(allowed(b, "claude-3-5-haiku-20241022", &["haiku"]));
+        assert!(!allowed(b, "opus", &["sonnet", "haiku"]));
+        assert!(
+            !allowed(b, "sonnet", &["sonnet"]),
+            "an override to another family is not that alias"
+        );
+        assert!(allowed(b, "sonnet", &["opus-4-1"]));
+        let profile = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        for entry in [
+            "sonnet-4-5",
+            "claude-sonnet-4-5",
+            "claude-sonnet-4-5-20250929",
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ] {
+            assert!(allowed(b, profile, &[entry]), "{entry}");
+            assert!(
+                allowed(Target::Anthropic, "claude-sonnet-4-5-20250929", &[entry]),
+                "{entry}"
+            );
+        }
+        assert!(allowed(b, profile, &[profile]));
+        assert!(allowed(b, profile, &["sonnet-4"]), "every Sonnet 4.x");
+        assert!(!allowed(b, profile, &["sonnet-5"]));
+        assert!(!allowed(
+            b,
+            profile,
+            &["eu.anthropic.claude-sonnet-4-5-20250929-v1:0"]
+        ));
+        assert!(!allowed(b, profile, &["claude-sonnet-4-5-2"]));
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc";
+        assert!(allowed(b, arn, &[arn]));
+        assert!(!allowed(b, arn, &["sonnet", "opus", "haiku"]));
+        assert!(!allowed(b, "haiku", &[]));
+    }
+
+    #[test]
+    fn not_allowed_names_the_file_and_the_choices() {
+        let err = ResolveError::NotAllowed {
+            name: "opus".into(),
+            allowed: vec!["sonnet".into(), "haiku".into()],
+            file: "/etc/claude-code/managed-settings.json".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "model `opus` is not allowed: availableModels in /etc/claude-code/managed-settings.json \
+             permits only sonnet, haiku. Choose one of those, or ask whoever manages that file to add it."
+        );
     }
 
     #[test]
