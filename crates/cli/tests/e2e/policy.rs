@@ -10,7 +10,7 @@ use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer, Operation, Usage};
 use serde_json::json;
 
-use crate::common::{Run, World, invocations};
+use crate::common::{Run, World, invocation_bodies, invocations};
 
 const POLICY: &str = r#"{
   "provider": "bedrock",
@@ -235,7 +235,7 @@ fn user_files_cannot_override_the_policy() {
 #[test]
 fn the_policys_deny_rules_hold_against_allow_rules_and_flags() {
     let s = BedrockServer::start(BedrockOptions::default());
-    let (w, _policy) = world(&s);
+    let (w, policy) = world(&s);
     w.write(
         ".claude/settings.local.json",
         r#"{"permissions": {"allow": ["Bash(echo *)"], "defaultMode": "acceptEdits"}}"#,
@@ -268,6 +268,15 @@ fn the_policys_deny_rules_hold_against_allow_rules_and_flags() {
     r.ok();
     assert_eq!(r.json()["permission_denials"][0]["tool_use_id"], "e");
     assert!(!w.cwd.join("said.txt").exists());
+    // The model is told which rule, from which file, refused the call.
+    let told = invocation_bodies(&s)[1].to_string();
+    assert!(
+        told.contains(&format!(
+            "denied by the rule `Bash(echo *)` from {}",
+            policy.display()
+        )),
+        "{told}"
+    );
 }
 
 #[test]
