@@ -170,12 +170,14 @@ const QUICK_PROMPT: &str = "Write the essentials of this conversation for a fres
 
 impl Session {
     pub async fn start(
-        runtime: Runtime,
+        mut runtime: Runtime,
         store: TranscriptStore,
         cwd: PathBuf,
         entrypoint: &'static str,
         persist: bool,
     ) -> Result<Session, SessionError> {
+        let provider = Arc::from(runtime.connect().await);
+        runtime.settle_profile();
         let id = new_uuid();
         let transcript = if persist {
             Some(store.create(meta(&runtime, &id, &cwd, entrypoint))?)
@@ -184,7 +186,7 @@ impl Session {
         };
         Ok(Session {
             id,
-            provider: Arc::from(runtime.connect().await),
+            provider,
             scope: TurnScope::default(),
             runtime,
             messages: Vec::new(),
@@ -232,9 +234,11 @@ impl Session {
                 kind: "turn",
             })
             .collect();
+        let provider = Arc::from(runtime.connect().await);
+        runtime.settle_profile();
         Ok(Session {
             id: loaded.meta.session_id.clone(),
-            provider: Arc::from(runtime.connect().await),
+            provider,
             scope: TurnScope::default(),
             runtime,
             messages: normalize(loaded.messages),

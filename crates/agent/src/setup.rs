@@ -219,6 +219,21 @@ impl Runtime {
         }
     }
 
+    /// After [`Runtime::connect`] resolved an application inference
+    /// profile, its model's catalog entry applies: output cap, context
+    /// window, caching and prices are the foundation model's behind it.
+    pub fn settle_profile(&mut self) {
+        if self.model.info.is_some() || !profiles::is_application_profile(&self.model.model_id) {
+            return;
+        }
+        let id = self.model.model_id.clone();
+        if let Ok(model) = self.resolve_model(&id)
+            && model.info.is_some()
+        {
+            self.use_model(model);
+        }
+    }
+
     async fn connect_bare(&self) -> Box<dyn Provider> {
         match (&self.bedrock, &self.anthropic) {
             (Some(settings), _) => {

@@ -464,6 +464,26 @@ fn an_application_inference_profile_is_priced_as_its_model() {
 }
 
 #[test]
+fn an_application_profile_takes_its_models_output_cap() {
+    let mut plane = ControlPlane::for_region("us-east-1");
+    plane
+        .inference_profiles
+        .push(ControlPlane::application_inference_profile(
+            "us-east-1",
+            "a1b2c3d4e5f6",
+            "team-haiku",
+            HAIKU,
+        ));
+    let server = server_in("us-east-1", plane);
+    let w = world(&server);
+    w.run(&["--model", APP_PROFILE, "-p", "hi"]).ok();
+    let calls = invocations(&server);
+    let body = calls[0].json.clone().unwrap();
+    // Claude 3 Haiku answers at most 4,096 tokens; the 32,000 default would be refused.
+    assert_eq!(body["max_tokens"], 4096, "{body}");
+}
+
+#[test]
 fn iam_policy_in_govcloud_uses_the_gov_partition_only() {
     let server = server_in("us-gov-west-1", ControlPlane::for_region("us-gov-west-1"));
     let mut w = world(&server);
