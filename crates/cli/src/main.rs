@@ -24,6 +24,7 @@ use clap::Parser;
 use args::{Cli, Command};
 
 fn main() {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
@@ -33,6 +34,24 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `claude -p … | head -1`: when the reader goes away, stop quietly with
+/// exit 0 (as ripgrep does) instead of a panic about a broken pipe.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {

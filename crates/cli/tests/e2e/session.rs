@@ -355,3 +355,23 @@ fn older_turns_are_summarised_before_the_window_overflows() {
         "{text}"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    s.push(Reply::text("line one\nline two\n"));
+    let w = world(&s);
+    let mut child = w
+        .std_cmd()
+        .args(["-p", "hi", "--output-format", "stream-json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the reply arrives: every write then fails with EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
