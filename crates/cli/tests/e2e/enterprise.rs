@@ -562,6 +562,24 @@ fn request_metadata_goes_with_every_call_unless_turned_off() {
         assert!(m.get("skill").is_none(), "no skill ran: {m}");
     }
 
+    // While a skill runs, inline or forked, its name goes with the calls.
+    w.write(
+        ".claude/skills/brief/SKILL.md",
+        "---\nmodel: haiku\n---\nWrite a brief.\n",
+    );
+    w.write(
+        ".claude/skills/digest/SKILL.md",
+        "---\ncontext: fork\n---\nDigest the notes.\n",
+    );
+    w.run(&["-p", "/brief"]).ok();
+    w.run(&["-p", "/digest"]).ok();
+    let calls = invocations(&server);
+    for call in &calls[2..] {
+        let m = metadata(call).expect("requestMetadata on skill calls");
+        assert!(m["skill"] == "brief" || m["skill"] == "digest", "{m}");
+    }
+    assert_eq!(calls.len(), 4);
+
     w.run(&["config", "set", "bedrock.request_metadata", "false"])
         .ok();
     w.run(&["--model", "haiku", "-p", "hi"]).ok();
