@@ -140,6 +140,9 @@ pub struct RequestCost {
 pub struct TurnScope {
     pub model: Option<ResolvedModel>,
     pub label: Option<CallLabel>,
+    /// Set when UserPromptSubmit hooks already ran (on a skill's typed
+    /// line): the context they added.
+    pub prompt_context: Option<Vec<String>>,
 }
 
 pub struct Session {
@@ -422,6 +425,32 @@ impl Session {
         self.request(self.messages.clone())
     }
 
+    /// UserPromptSubmit hooks for a prompt: the context they add, or the
+    /// error that drops the prompt. A subagent's task is not a user prompt.
+    pub async fn prompt_hooks(
+        &mut self,
+        text: &str,
+        sink: &mut (dyn FnMut(TurnEvent) + Send),
+    ) -> Result<Vec<String>, TurnError> {
+        let Some(agent) = self
+            .agent
+            .as_ref()
+            .filter(|_| self.entrypoint != "subagent")
+        else {
+            return Ok(Vec::new());
+        };
+        let hooks = agent.hooks.clone();
+        let input = self.hook_input().with("prompt", text);
+        let outcome = fire(&hooks, HookEvent::UserPromptSubmit, input, sink).await;
+        if let Some(reason) = outcome.block.or(outcome.stop) {
+            return Err(TurnError::HookStopped {
+                event: HookEvent::UserPromptSubmit,
+                reason,
+            });
+        }
+        Ok(outcome.additional_context)
+    }
+
     /// One turn under `scope` (a skill's model and label); the session's
     /// own model is the same afterwards, whatever the outcome.
     pub async fn turn_with<C: Future<Output = ()>>(
@@ -451,24 +480,11 @@ impl Session {
         {
             g.clear();
         }
-        let mut prompt_context = Vec::new();
-        // A subagent's task is not a user prompt.
-        if let Some(agent) = self
-            .agent
-            .as_ref()
-            .filter(|_| self.entrypoint != "subagent")
-        {
-            let hooks = agent.hooks.clone();
-            let input = self.hook_input().with("prompt", text);
-            let outcome = fire(&hooks, HookEvent::UserPromptSubmit, input, sink).await;
-            if let Some(reason) = outcome.block.or(outcome.stop) {
-                return Err(TurnError::HookStopped {
-                    event: HookEvent::UserPromptSubmit,
-                    reason,
-                });
-            }
-            prompt_context = outcome.additional_context;
-        }
+        let prompt_context = match self.scope.prompt_context.take() {
+            // A skill invocation: the hooks saw the line as typed.
+            Some(context) => context,
+            None => self.prompt_hooks(text, sink).await?,
+        };
         self.maybe_auto_compact(text, sink).await?;
         // SessionStart context (compaction may just have added some) first.
         let context: Vec<String> = std::mem::take(&mut self.hook_context)

@@ -83,6 +83,8 @@ impl Session {
         let Some((found, args, env)) = found else {
             return self.turn(line, sink, cancel).await;
         };
+        // Hooks see the line as typed, before anything of the skill runs.
+        let prompt_context = self.prompt_hooks(line, sink).await?;
         let refs: Vec<&super::Skill> = found.iter().collect();
         let invocation = {
             let (cwd, root) = match &self.agent {
@@ -122,13 +124,19 @@ impl Session {
             .partition(|s| s.context == Context::Fork);
         let mut cancel = std::pin::pin!(cancel);
         let mut last = None;
-        for step in forks {
+        for mut step in forks {
+            // The hooks' context goes with the task, as it would with a prompt.
+            for c in &prompt_context {
+                step.content.push_str(&format!(
+                    "\n\n<user-prompt-submit-hook>\n{c}\n</user-prompt-submit-hook>"
+                ));
+            }
             last = Some(self.run_forked(line, step, sink, cancel.as_mut()).await?);
         }
         if inline.is_empty() {
             return Ok(last.expect("an invocation has at least one step"));
         }
-        self.run_inline(inline, sink, cancel).await
+        self.run_inline(inline, prompt_context, sink, cancel).await
     }
 
     /// Inline skills: their contents as one user turn, on the first model
@@ -136,6 +144,7 @@ impl Session {
     async fn run_inline(
         &mut self,
         steps: Vec<Step>,
+        prompt_context: Vec<String>,
         sink: &mut (dyn FnMut(TurnEvent) + Send),
         cancel: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<Completion, TurnError> {
@@ -148,6 +157,7 @@ impl Session {
                 skill: Some(skill_label),
                 agent_type: None,
             }),
+            prompt_context: Some(prompt_context),
         };
         if let Some(step) = steps
             .iter()

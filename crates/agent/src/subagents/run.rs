@@ -221,6 +221,7 @@ impl SubagentHost {
                 skill: task.skill.clone(),
                 agent_type: Some(agent_type.clone()),
             }),
+            prompt_context: None,
         };
         // Cancelling the parent drops this future, which stops the subagent.
         let never = std::future::pending::<()>();

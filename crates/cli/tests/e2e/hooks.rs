@@ -345,3 +345,36 @@ fn the_status_line_shows_before_the_prompt_and_hooks_are_listed() {
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
+
+#[test]
+fn user_prompt_submit_sees_a_skill_as_typed_and_can_stop_it_before_it_runs() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = world(&s);
+    w.write(
+        ".claude/skills/brief/SKILL.md",
+        "---\nallowed-tools: Bash(touch *)\n---\nRan: !`touch ran.txt`\nWrite a brief about $ARGUMENTS.\n",
+    );
+    hooks(
+        &w,
+        json!({"UserPromptSubmit": [{"hooks": [{"type": "command",
+            "command": "cat > prompt.json; echo 'Context for the brief.'"}]}]}),
+    );
+    s.push(Reply::text("Brief."));
+    w.run(&["-p", "/brief the plan"]).ok();
+    assert_eq!(read_json(&w, "prompt.json")["prompt"], "/brief the plan");
+    let first = invocations(&s)[0]["messages"][0]["content"].to_string();
+    assert!(first.contains("Write a brief about the plan."), "{first}");
+    assert!(first.contains("Context for the brief."), "{first}");
+
+    std::fs::remove_file(w.cwd.join("ran.txt")).unwrap();
+    hooks(
+        &w,
+        json!({"UserPromptSubmit": [{"hooks": [{"type": "command",
+            "command": "echo 'no briefs today' >&2; exit 2"}]}]}),
+    );
+    let r = w.run(&["-p", "/brief the plan"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("no briefs today"), "{}", r.stderr());
+    assert!(!w.cwd.join("ran.txt").exists(), "the skill's command must not run");
+    assert_eq!(invocations(&s).len(), 1);
+}
