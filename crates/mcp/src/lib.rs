@@ -4,4 +4,5 @@
 //! `~/.claude.json`, the managed policy) and decides which servers may run;
 //! the client side starts them and turns their tools into the agent's.
 
+pub mod client;
 pub mod config;
