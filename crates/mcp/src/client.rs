@@ -114,6 +114,9 @@ impl Connection {
                     .spawn()
                     .map_err(|e| format!("cannot start `{command}`: {e}"))?;
                 let pid = transport.id();
+                if let Some(p) = pid {
+                    live().push(p);
+                }
                 let mut guard = GroupGuard(pid);
                 let service = within(timeout, async {
                     handler
@@ -285,8 +288,38 @@ impl Drop for GroupGuard {
     }
 }
 
+/// The process groups of the stdio servers started and not yet stopped.
+fn live() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    static LIVE: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Stops every stdio server this process started (their whole process
+/// groups), whoever still holds their connections: for the end of a
+/// session, Ctrl-C included.
+pub fn stop_all() {
+    let pids = std::mem::take(&mut *live());
+    for pid in pids {
+        killpg(pid);
+    }
+}
+
+/// Stops one server's process group, unless [`stop_all`] already did (so a
+/// reused id is never signalled).
 fn kill_group(pid: Option<u32>) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+    let Some(pid) = pid else { return };
+    let mut l = live();
+    let before = l.len();
+    l.retain(|&p| p != pid);
+    let ours = l.len() < before;
+    drop(l);
+    if ours {
+        killpg(pid);
+    }
+}
+
+fn killpg(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,

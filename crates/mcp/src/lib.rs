@@ -6,3 +6,5 @@
 
 pub mod client;
 pub mod config;
+pub mod manager;
+pub mod tools;

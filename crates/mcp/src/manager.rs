@@ -1,0 +1,235 @@
+//! The session's MCP servers: started in parallel, each within
+//! `MCP_TIMEOUT`; a server that fails to start or crashes later only loses
+//! its tools (and says why in `/mcp`); a crashed server is restarted once.
+//! Dropping the manager (and every tool holding it) stops every server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::client::{CallError, Connection, ToolInfo};
+use crate::config::ServerConfig;
+
+/// The start-up timeout without `MCP_TIMEOUT` (milliseconds).
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads a duration in milliseconds from the environment variable `name`.
+pub fn env_millis(name: &str) -> Option<Duration> {
+    std::env::var(name)
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis)
+}
+
+/// Where a server stands, as `/mcp` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Connected,
+    Failed(String),
+}
+
+/// One server as `/mcp` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerReport {
+    pub name: String,
+    pub transport: &'static str,
+    pub status: Status,
+    pub tools: usize,
+    /// The last error, even when a restart has since connected.
+    pub last_error: Option<String>,
+    pub log: Option<PathBuf>,
+}
+
+struct State {
+    conn: Option<Arc<Connection>>,
+    tools: Vec<ToolInfo>,
+    last_error: Option<String>,
+    restarted: bool,
+}
+
+/// One configured server.
+pub struct Server {
+    pub name: String,
+    config: ServerConfig,
+    log: Option<PathBuf>,
+    timeout: Duration,
+    state: Mutex<State>,
+}
+
+impl Server {
+    async fn connect(&self) -> Result<(Arc<Connection>, Vec<ToolInfo>), String> {
+        let conn = Connection::open(&self.config, self.log.as_deref(), self.timeout).await?;
+        let tools = tokio::time::timeout(self.timeout, conn.list_tools())
+            .await
+            .unwrap_or_else(|_| Err("tools/list: no answer within MCP_TIMEOUT".into()))?;
+        Ok((Arc::new(conn), tools))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live connection, or why there is none.
+    pub fn connection(&self) -> Result<Arc<Connection>, String> {
+        let s = self.lock();
+        match &s.conn {
+            Some(c) if !c.is_closed() => Ok(c.clone()),
+            _ => Err(s
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "the server is not running".into())),
+        }
+    }
+
+    /// The connection broke (`why`): restart the server once; after that it
+    /// stays down. Returns whether a restart connected.
+    pub async fn lost(&self, why: &str) -> bool {
+        let again = {
+            let mut s = self.lock();
+            s.conn = None;
+            s.last_error = Some(format!("the server stopped: {why}"));
+            !std::mem::replace(&mut s.restarted, true)
+        };
+        if !again {
+            return false;
+        }
+        match self.connect().await {
+            Ok((conn, tools)) => {
+                let mut s = self.lock();
+                s.conn = Some(conn);
+                s.tools = tools;
+                true
+            }
+            Err(e) => {
+                self.lock().last_error = Some(format!("restart failed: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Calls a tool; a broken connection restarts the server (once) and
+    /// the call reports the crash.
+    pub async fn call(&self, tool: &str, arguments: Value) -> Result<Value, String> {
+        let conn = self.connection()?;
+        match conn.call_tool(tool, arguments).await {
+            Ok(v) => Ok(v),
+            Err(CallError::Refused(m)) => Err(m),
+            Err(CallError::Lost(m)) => {
+                drop(conn);
+                let note = if self.lost(&m).await {
+                    "it was restarted; the call was not retried"
+                } else {
+                    "it is not running any more"
+                };
+                Err(format!(
+                    "the MCP server `{}` stopped during the call ({m}); {note}",
+                    self.name
+                ))
+            }
+        }
+    }
+
+    pub fn report(&self) -> ServerReport {
+        let s = self.lock();
+        let status = match &s.conn {
+            Some(c) if !c.is_closed() => Status::Connected,
+            Some(_) => Status::Failed("the server stopped".into()),
+            None => Status::Failed(s.last_error.clone().unwrap_or_else(|| "not running".into())),
+        };
+        ServerReport {
+            name: self.name.clone(),
+            transport: match self.config {
+                ServerConfig::Stdio { .. } => "stdio",
+                ServerConfig::Http { .. } => "http",
+                ServerConfig::Sse { .. } => "sse",
+            },
+            status,
+            tools: if s.conn.is_some() { s.tools.len() } else { 0 },
+            last_error: s.last_error.clone(),
+            log: self.log.clone(),
+        }
+    }
+
+    /// The tools listed at start (or at the restart).
+    pub fn tools(&self) -> Vec<ToolInfo> {
+        self.lock().tools.clone()
+    }
+}
+
+/// The session's servers.
+#[derive(Default)]
+pub struct Manager {
+    pub servers: Vec<Arc<Server>>,
+}
+
+impl Manager {
+    /// Starts every server at once and waits for each to connect and list
+    /// its tools, each within `timeout`. Failures are kept for `/mcp`.
+    /// Stdio servers' stderr goes to `<log_dir>/<name>.log`.
+    pub async fn start(
+        servers: Vec<(String, ServerConfig)>,
+        log_dir: Option<PathBuf>,
+        timeout: Duration,
+    ) -> Manager {
+        let servers: Vec<Arc<Server>> = servers
+            .into_iter()
+            .map(|(name, config)| {
+                let log = match (&config, &log_dir) {
+                    (ServerConfig::Stdio { .. }, Some(d)) => {
+                        Some(d.join(format!("{}.log", safe_name(&name))))
+                    }
+                    _ => None,
+                };
+                Arc::new(Server {
+                    name,
+                    config,
+                    log,
+                    timeout,
+                    state: Mutex::new(State {
+                        conn: None,
+                        tools: Vec::new(),
+                        last_error: None,
+                        restarted: false,
+                    }),
+                })
+            })
+            .collect();
+        let starts = servers.iter().map(|s| async move {
+            let result = s.connect().await;
+            let mut st = s.lock();
+            match result {
+                Ok((conn, tools)) => {
+                    st.conn = Some(conn);
+                    st.tools = tools;
+                }
+                Err(e) => st.last_error = Some(e),
+            }
+        });
+        futures_util::future::join_all(starts).await;
+        Manager { servers }
+    }
+
+    pub fn report(&self) -> Vec<ServerReport> {
+        self.servers.iter().map(|s| s.report()).collect()
+    }
+}
+
+/// A name usable in a tool name and a file name: letters, digits, `_` and
+/// `-`; anything else becomes `_` (as Claude Code does).
+pub fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
