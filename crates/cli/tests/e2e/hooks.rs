@@ -375,6 +375,9 @@ fn user_prompt_submit_sees_a_skill_as_typed_and_can_stop_it_before_it_runs() {
     let r = w.run(&["-p", "/brief the plan"]);
     assert_ne!(r.code(), 0);
     assert!(r.stderr().contains("no briefs today"), "{}", r.stderr());
-    assert!(!w.cwd.join("ran.txt").exists(), "the skill's command must not run");
+    assert!(
+        !w.cwd.join("ran.txt").exists(),
+        "the skill's command must not run"
+    );
     assert_eq!(invocations(&s).len(), 1);
 }
