@@ -174,6 +174,9 @@ pub enum Command {
     /// Skills and commands (.claude/skills, .claude/commands) and agents: list them, check their files.
     #[command(subcommand)]
     Skills(crate::skills_cmd::SkillsCommand),
+    /// MCP servers (.mcp.json, ~/.claude.json, managed policy): add, add-json, get, list, remove.
+    #[command(subcommand)]
+    Mcp(crate::mcp_cmd::McpCommand),
 }
 
 #[derive(Debug, Args, Clone, Copy)]

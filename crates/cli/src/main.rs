@@ -11,6 +11,7 @@ mod config_cmd;
 mod cost_cmd;
 mod doctor_cmd;
 mod load;
+mod mcp_cmd;
 mod pricing_cmd;
 mod print;
 mod render;
@@ -87,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Audit(cmd)) => audit_cmd::run(&cfg, cmd),
         Some(Command::Vault(cmd)) => vault_cmd::run(&cfg, cmd),
         Some(Command::Skills(cmd)) => skills_cmd::run(&cfg, cmd),
+        Some(Command::Mcp(cmd)) => mcp_cmd::run(&cfg, cmd),
         Some(Command::IamPolicy { with_list, bearer }) => {
             doctor_cmd::iam_policy(&cfg, with_list, bearer)
         }

@@ -57,6 +57,7 @@ pub struct Config {
     permissions: MergedPermissions,
     available_models: Option<Sourced<Vec<String>>>,
     policy_overrides: Vec<PolicyOverride>,
+    managed_settings_path: Option<PathBuf>,
 }
 
 /// The variables seen so far, each with where it came from.
@@ -126,6 +127,7 @@ impl Config {
             permissions,
             available_models,
             policy_overrides,
+            managed_settings_path: opts.managed_settings.clone(),
         })
     }
 
@@ -186,6 +188,12 @@ impl Config {
             .iter()
             .find(|f| f.kind == FileKind::ManagedSettings)
             .map(|f| f.path.as_path())
+    }
+
+    /// Where the managed policy is looked for, whether or not it exists;
+    /// other managed files (`managed-mcp.json`) sit beside it.
+    pub fn managed_settings_path(&self) -> Option<&Path> {
+        self.managed_settings_path.as_deref()
     }
 
     /// Values from flags, the environment or files that the managed policy

@@ -29,7 +29,7 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> 
 /// or a full disk never leaves a half-written config. The existing file's
 /// permissions are kept, and a symlinked file (dotfile managers) is updated
 /// at its target rather than replaced by a regular file.
-pub(crate) fn write_atomically(path: &Path, contents: &str) -> Result<(), ConfigError> {
+pub fn write_atomically(path: &Path, contents: &str) -> Result<(), ConfigError> {
     let target: PathBuf = match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             fs::canonicalize(path).map_err(io_error(path))?

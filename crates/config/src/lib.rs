@@ -29,6 +29,7 @@ mod write;
 
 pub use config::{Config, FileKind, LoadedFile};
 pub use error::ConfigError;
+pub use file_io::write_atomically;
 pub use options::{FlagValue, LoadOptions, Scope};
 pub use paths::{MANAGED_SETTINGS_DIR_VAR, managed_settings_file};
 pub use permissions::{MergedPermissions, Sourced};
