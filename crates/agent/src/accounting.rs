@@ -299,7 +299,8 @@ impl AccountingHandle {
     }
 
     /// One audit line for a tool execution: its permission decision
-    /// (`allow`, `deny`) and outcome. `input` is written only with
+    /// (`allow`, `deny`), outcome and, for a call that ran, its duration
+    /// (`latency_ms`). `input` is written only with
     /// `audit.include_content = true`. A line that cannot be written becomes
     /// a notice.
     pub fn record_tool(
@@ -308,6 +309,7 @@ impl AccountingHandle {
         decision: &str,
         outcome: Option<&str>,
         input: Option<&Value>,
+        took: Option<std::time::Duration>,
     ) {
         let mut a = self.lock();
         let Some(audit) = &a.audit else {
@@ -323,6 +325,7 @@ impl AccountingHandle {
             decision: Some(decision.to_owned()),
             reason: outcome.map(str::to_owned),
             content: input.filter(|_| a.include_content).cloned(),
+            latency_ms: took.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ..AuditEntry::default()
         };
         let written = audit.append(&line);

@@ -590,9 +590,13 @@ impl Session {
     ) -> (Vec<ContentBlock>, bool) {
         // One audit line per tool call: its permission decision and outcome.
         let books = self.runtime.accounting.clone();
-        let audit = |name: &str, decision: &str, outcome: &str, input: &serde_json::Value| {
+        let audit = |name: &str,
+                     decision: &str,
+                     outcome: &str,
+                     input: &serde_json::Value,
+                     took: Option<std::time::Duration>| {
             if let Some(b) = &books {
-                b.record_tool(name, decision, Some(outcome), Some(input));
+                b.record_tool(name, decision, Some(outcome), Some(input), took);
             }
         };
         // Subagents started by these calls inherit the permissions and model as they are now.
@@ -612,7 +616,7 @@ impl Session {
             match verdict.result {
                 Ok(()) => allowed.push(i),
                 Err(reason) => {
-                    audit(name, "deny", &reason, input);
+                    audit(name, "deny", &reason, input, None);
                     sink(TurnEvent::ToolDenied {
                         id: id.clone(),
                         name: name.clone(),
@@ -662,7 +666,12 @@ impl Session {
                 .iter()
                 .map(|&i| {
                     let (id, name, input) = &uses[i];
-                    agent_ref.run(id, name, input.clone(), events.clone())
+                    let run = agent_ref.run(id, name, input.clone(), events.clone());
+                    async move {
+                        let started = std::time::Instant::now();
+                        let out = run.await;
+                        (out, started.elapsed())
+                    }
                 })
                 .collect();
             drop(events);
@@ -679,13 +688,13 @@ impl Session {
             }
             match outs {
                 Some(outs) => {
-                    for (&i, out) in batch.iter().zip(outs) {
+                    for (&i, (out, took)) in batch.iter().zip(outs) {
                         let outcome = if out.is_error {
                             format!("error: {}", out.summary)
                         } else {
                             out.summary.clone()
                         };
-                        audit(&uses[i].1, "allow", &outcome, &uses[i].2);
+                        audit(&uses[i].1, "allow", &outcome, &uses[i].2, Some(took));
                         sink(TurnEvent::ToolFinished {
                             id: uses[i].0.clone(),
                             name: uses[i].1.clone(),
@@ -705,7 +714,7 @@ impl Session {
                 None => {
                     cancelled = true;
                     for &i in &batch {
-                        audit(&uses[i].1, "allow", "interrupted", &uses[i].2);
+                        audit(&uses[i].1, "allow", "interrupted", &uses[i].2, None);
                         sink(TurnEvent::ToolFinished {
                             id: uses[i].0.clone(),
                             name: uses[i].1.clone(),

@@ -337,6 +337,7 @@ async fn content_is_audited_only_when_asked() {
         "deny",
         Some("not allowed"),
         Some(&serde_json::json!({"command": "ls"})),
+        None,
     );
     let lines = Audit::new(&f.config_dir, 1 << 20).lines().unwrap();
     assert!(lines[0].contains("hello"), "{}", lines[0]);

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation,
-    ReadResourceRequestParams,
+    CallToolRequestParams, ClientCapabilities, ClientConfig, GetPromptRequestParams,
+    Implementation, ReadResourceRequestParams,
 };
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -54,6 +54,15 @@ pub struct ToolInfo {
     pub input_schema: Value,
     /// The tool's `annotations.readOnlyHint`, false when absent.
     pub read_only: bool,
+}
+
+/// One prompt as the server declares it (`prompts/list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptInfo {
+    pub name: String,
+    pub description: String,
+    /// Its arguments' names, in order.
+    pub arguments: Vec<String>,
 }
 
 /// Receives the server's notifications: a changed tool list is noted, and
@@ -250,6 +259,66 @@ impl Connection {
             .iter()
             .map(|r| serde_json::to_value(r).unwrap_or_default())
             .collect())
+    }
+
+    /// Every prompt (name, description, argument names), following
+    /// `nextCursor`; empty when the server offers none.
+    pub async fn list_prompts(&self) -> Result<Vec<PromptInfo>, String> {
+        let has = self
+            .service
+            .peer()
+            .peer_info()
+            .is_some_and(|i| i.capabilities.prompts.is_some());
+        if !has {
+            return Ok(Vec::new());
+        }
+        let all = self
+            .service
+            .peer()
+            .list_all_prompts()
+            .await
+            .map_err(|e| format!("prompts/list failed: {e}"))?;
+        Ok(all
+            .into_iter()
+            .map(|p| PromptInfo {
+                name: p.name,
+                description: p.description.unwrap_or_default(),
+                arguments: p
+                    .arguments
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.name)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// `prompts/get`: the text of the prompt's messages, one paragraph each.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: serde_json::Map<String, Value>,
+    ) -> Result<String, String> {
+        let mut params = GetPromptRequestParams::new(name);
+        params.arguments = Some(arguments);
+        let result = self
+            .service
+            .peer()
+            .get_prompt(params)
+            .await
+            .map_err(|e| format!("prompts/get failed: {e}"))?;
+        let v = serde_json::to_value(&result).unwrap_or_default();
+        let texts: Vec<&str> = v["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| {
+                m["content"]["text"]
+                    .as_str()
+                    .or_else(|| m["content"]["resource"]["text"].as_str())
+            })
+            .collect();
+        Ok(texts.join("\n\n"))
     }
 
     /// `resources/read`: the result's `contents` as JSON.

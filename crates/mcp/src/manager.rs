@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::client::{CallError, Connection, ToolInfo};
+use crate::client::{CallError, Connection, PromptInfo, ToolInfo};
 use crate::config::ServerConfig;
 
 /// The start-up timeout without `MCP_TIMEOUT` (milliseconds).
@@ -46,9 +46,12 @@ pub struct ServerReport {
     pub log: Option<PathBuf>,
 }
 
+type Connected = (Arc<Connection>, Vec<ToolInfo>, Vec<PromptInfo>);
+
 struct State {
     conn: Option<Arc<Connection>>,
     tools: Vec<ToolInfo>,
+    prompts: Vec<PromptInfo>,
     last_error: Option<String>,
     restarted: bool,
 }
@@ -63,12 +66,14 @@ pub struct Server {
 }
 
 impl Server {
-    async fn connect(&self) -> Result<(Arc<Connection>, Vec<ToolInfo>), String> {
+    async fn connect(&self) -> Result<Connected, String> {
         let conn = Connection::open(&self.config, self.log.as_deref(), self.timeout).await?;
-        let tools = tokio::time::timeout(self.timeout, conn.list_tools())
+        let lists =
+            async { Ok::<_, String>((conn.list_tools().await?, conn.list_prompts().await?)) };
+        let (tools, prompts) = tokio::time::timeout(self.timeout, lists)
             .await
-            .unwrap_or_else(|_| Err("tools/list: no answer within MCP_TIMEOUT".into()))?;
-        Ok((Arc::new(conn), tools))
+            .unwrap_or_else(|_| Err("tools/list: no answer within MCP_TIMEOUT".to_string()))?;
+        Ok((Arc::new(conn), tools, prompts))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -100,10 +105,11 @@ impl Server {
             return false;
         }
         match self.connect().await {
-            Ok((conn, tools)) => {
+            Ok((conn, tools, prompts)) => {
                 let mut s = self.lock();
                 s.conn = Some(conn);
                 s.tools = tools;
+                s.prompts = prompts;
                 true
             }
             Err(e) => {
@@ -194,6 +200,7 @@ impl Manager {
                     state: Mutex::new(State {
                         conn: None,
                         tools: Vec::new(),
+                        prompts: Vec::new(),
                         last_error: None,
                         restarted: false,
                     }),
@@ -204,9 +211,10 @@ impl Manager {
             let result = s.connect().await;
             let mut st = s.lock();
             match result {
-                Ok((conn, tools)) => {
+                Ok((conn, tools, prompts)) => {
                     st.conn = Some(conn);
                     st.tools = tools;
+                    st.prompts = prompts;
                 }
                 Err(e) => st.last_error = Some(e),
             }
@@ -217,6 +225,59 @@ impl Manager {
 
     pub fn report(&self) -> Vec<ServerReport> {
         self.servers.iter().map(|s| s.report()).collect()
+    }
+
+    /// Every connected server's prompts as `/mcp__<server>__<prompt>`
+    /// commands, with their descriptions.
+    pub fn prompt_commands(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for s in &self.servers {
+            if s.connection().is_err() {
+                continue;
+            }
+            for p in s.lock().prompts.iter() {
+                out.push((
+                    format!("/mcp__{}__{}", safe_name(&s.name), safe_name(&p.name)),
+                    p.description.clone(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The text of the prompt `/mcp__<server>__<prompt> args` names, its
+    /// arguments given in order, separated by spaces (the last takes the
+    /// rest); `None` when no connected server offers that command.
+    pub async fn prompt(&self, command: &str, args: &str) -> Option<Result<String, String>> {
+        for s in &self.servers {
+            let Ok(conn) = s.connection() else { continue };
+            let found = s
+                .lock()
+                .prompts
+                .iter()
+                .find(|p| {
+                    command == format!("/mcp__{}__{}", safe_name(&s.name), safe_name(&p.name))
+                })
+                .cloned();
+            let Some(p) = found else { continue };
+            let mut map = serde_json::Map::new();
+            let n = p.arguments.len();
+            let mut rest = args.trim();
+            for (i, name) in p.arguments.iter().enumerate() {
+                let value = if i + 1 == n {
+                    std::mem::take(&mut rest)
+                } else {
+                    let (v, r) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                    rest = r.trim_start();
+                    v
+                };
+                if !value.is_empty() {
+                    map.insert(name.clone(), Value::String(value.to_string()));
+                }
+            }
+            return Some(conn.get_prompt(&p.name, map).await);
+        }
+        None
     }
 }
 
