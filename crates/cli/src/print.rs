@@ -232,6 +232,7 @@ async fn print_turn(
     session
         .session_end("other", &mut |ev: TurnEvent| out.event(ev))
         .await;
+    claude_mcp::client::stop_all();
     let code = settle_books(books.as_ref(), code, &mut result_line);
     if format != OutputFormat::Text {
         println!("{result_line}");

@@ -53,6 +53,10 @@ const COMMANDS: &[(&str, &str)] = &[
         "/context",
         "the context's tokens by part against the model's window",
     ),
+    (
+        "/mcp",
+        "the MCP servers: transport, status, tool count and last error",
+    ),
     ("/tasks", "the session's task list"),
     (
         "/hooks",
@@ -179,6 +183,7 @@ pub fn run(args: &RunArgs, cfg: &Config, runtime: Runtime) -> anyhow::Result<i32
     }
     let _ = editor.save_history(&history);
     rt.block_on(session.session_end("prompt_input_exit", &mut show_hook_messages));
+    claude_mcp::client::stop_all();
     if let Some(p) = session.transcript_path() {
         println!(
             "{}",
@@ -691,6 +696,7 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
         "/permissions" => permissions(session),
         "/memory" => memory(session),
         "/context" => context(session),
+        "/mcp" => mcp_servers(),
         "/tasks" => tasks(session),
         "/hooks" => hooks(session),
         "/clear" => {
@@ -720,6 +726,7 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
             };
             turn(session, &line).await;
         }
+        other if other.starts_with("/mcp__") && mcp_prompt(session, other, arg).await => {}
         other => {
             let skills: Vec<String> = session
                 .skills
@@ -858,7 +865,78 @@ fn context(session: &Session) {
     println!("  system prompt  {:>8}", system.saturating_sub(memory));
     println!("  memory files   {memory:>8}");
     println!("  tools          {tools:>8}");
+    let mcp: Vec<_> = req
+        .tools
+        .iter()
+        .filter(|t| t.name.starts_with("mcp__") || t.name.contains("McpResource"))
+        .collect();
+    if !mcp.is_empty() {
+        println!(
+            "    of which MCP {:>6}  ({} tools)",
+            estimate(&serde_json::to_string(&mcp).unwrap_or_default()),
+            mcp.len()
+        );
+    }
     println!("  messages       {messages:>8}");
+}
+
+/// `/mcp__<server>__<prompt> args`: the server's prompt, filled in with
+/// the arguments, sent as the next turn. False when no server has it.
+async fn mcp_prompt(session: &mut Session, command: &str, arg: &str) -> bool {
+    let mcp = crate::sessions::MCP
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let Some(mcp) = mcp else { return false };
+    match mcp.prompt(command, arg).await {
+        None => false,
+        Some(Ok(text)) => {
+            turn(session, &text).await;
+            true
+        }
+        Some(Err(e)) => {
+            eprintln!("claude: {command}: {e}");
+            true
+        }
+    }
+}
+
+/// `/mcp`: each MCP server with its transport, status, tool count and last error.
+fn mcp_servers() {
+    let mcp = crate::sessions::MCP
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let reports = mcp.as_ref().map(|m| m.report()).unwrap_or_default();
+    let prompts = mcp.map(|m| m.prompt_commands()).unwrap_or_default();
+    if reports.is_empty() {
+        println!("No MCP servers. Add one with `claude mcp add` or in .mcp.json (docs/mcp.md).");
+    }
+    for r in reports {
+        let status = match &r.status {
+            claude_mcp::manager::Status::Connected => "connected".to_string(),
+            claude_mcp::manager::Status::Failed(why) => format!("failed: {why}"),
+        };
+        println!(
+            "  {:<20} {:<6} {:>3} tools  {status}",
+            r.name, r.transport, r.tools
+        );
+        if let Some(e) = r
+            .last_error
+            .filter(|_| r.status == claude_mcp::manager::Status::Connected)
+        {
+            println!("  {}", dim(&format!("last error: {e}")));
+        }
+        if let Some(log) = r.log {
+            println!("  {}", dim(&format!("stderr: {}", log.display())));
+        }
+    }
+    if !prompts.is_empty() {
+        println!("Prompts:");
+    }
+    for (command, description) in prompts {
+        println!("  {command:<32} {}", dim(&description));
+    }
 }
 
 fn hooks(session: &Session) {

@@ -13,6 +13,8 @@ use claude_agent::skills::{SkillSet, Skills};
 use claude_agent::subagents::load_agents;
 use claude_agent::transcript::{LoadedSession, SessionSummary, TranscriptStore};
 use claude_config::Config;
+use claude_mcp::config::Admission;
+use claude_mcp::manager::{Manager, Status};
 
 use crate::args::RunArgs;
 
@@ -90,6 +92,7 @@ pub async fn open(
         2
     })?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| cfg.project_root().to_path_buf());
+    let prompter_present = prompter.is_some();
     let opts = AgentOptions {
         flags: PermissionFlags {
             allowed_tools: args.allowed_tools.clone(),
@@ -115,6 +118,11 @@ pub async fn open(
                 eprintln!("claude: warning: {w}");
             }
             session.enable_tools(agent);
+            let mcp = start_mcp(cfg, prompter_present).await;
+            if let Some(agent) = session.agent.as_mut() {
+                agent.tools.extend(claude_mcp::tools::agent_tools(&mcp));
+            }
+            *MCP.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(mcp));
             // Agent-file warnings are shown by `claude skills check`, not at every start.
             let (agents, _warnings) = load_agents(cfg.user_dir(), cfg.project_root());
             session.enable_subagents(agents);
@@ -153,6 +161,72 @@ pub async fn open(
     };
     session.session_start(source, &mut show).await;
     Ok(session)
+}
+
+/// The session's MCP servers, for `/mcp`.
+pub static MCP: std::sync::Mutex<Option<Arc<Manager>>> = std::sync::Mutex::new(None);
+
+/// Starts the allowed MCP servers in parallel (each within `MCP_TIMEOUT`).
+/// A project server nobody approved yet is asked about once in the REPL
+/// (the answer is recorded) and left out in print mode, with a notice.
+async fn start_mcp(cfg: &Config, interactive: bool) -> Manager {
+    let (entries, warnings) = claude_mcp::config::load_servers(cfg);
+    for w in warnings {
+        eprintln!("claude: warning: {w}");
+    }
+    let mut run = Vec::new();
+    for e in entries {
+        match e.admission {
+            Admission::Allowed => run.push((e.name, e.config)),
+            Admission::NeedsApproval if interactive => {
+                eprint!(
+                    "The project's .mcp.json defines the MCP server `{}` ({}). Use it? [y/N] ",
+                    e.name,
+                    e.config.target()
+                );
+                let _ = std::io::stderr().flush();
+                let mut answer = String::new();
+                let yes = std::io::stdin().lock().read_line(&mut answer).is_ok()
+                    && matches!(answer.trim(), "y" | "Y" | "yes");
+                let recorded = if yes {
+                    claude_mcp::config::approve_project_server(cfg.project_root(), &e.name)
+                } else {
+                    claude_mcp::config::disable_project_server(cfg.project_root(), &e.name)
+                };
+                if let Err(err) = recorded {
+                    eprintln!("claude: warning: the answer was not recorded: {err}");
+                }
+                if yes {
+                    run.push((e.name, e.config));
+                }
+            }
+            Admission::NeedsApproval => eprintln!(
+                "claude: the project MCP server `{}` is not approved yet, so it was not started; \
+                 approve it in an interactive session (`claude`) first",
+                e.name
+            ),
+            Admission::Disabled => {}
+            other => eprintln!(
+                "claude: the MCP server `{}` was not started: {other}",
+                e.name
+            ),
+        }
+    }
+    if run.is_empty() {
+        return Manager::default();
+    }
+    let timeout = claude_mcp::manager::env_millis("MCP_TIMEOUT")
+        .unwrap_or(claude_mcp::manager::DEFAULT_START_TIMEOUT);
+    let mcp = Manager::start(run, Some(cfg.user_dir().join("mcp-logs")), timeout).await;
+    for r in mcp.report() {
+        if let Status::Failed(why) = &r.status {
+            eprintln!(
+                "claude: the MCP server `{}` is not available: {why}",
+                r.name
+            );
+        }
+    }
+    mcp
 }
 
 /// Lets the user choose a session when `--resume` has no id.

@@ -14,6 +14,7 @@ mod doctor;
 mod dry_run;
 mod enterprise;
 mod hooks;
+mod mcp;
 mod mcp_config;
 mod policy;
 mod session;
