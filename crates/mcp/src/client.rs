@@ -1,8 +1,9 @@
 //! One connection to one MCP server, on the official Rust SDK (`rmcp`): the
 //! `initialize` handshake (rmcp offers its newest protocol version and
 //! accepts the server's), `tools/list` with pagination, `tools/call`,
-//! `resources/list` and `resources/read`, and the server's
-//! `notifications/tools/list_changed`.
+//! `resources/list` and `resources/read`, `prompts/list` and `prompts/get`.
+//! (A server's `notifications/tools/list_changed` is not acted on: the
+//! session keeps the tools listed when the server started.)
 //!
 //! A stdio server runs in its own process group with its stderr appended to
 //! a log file; dropping the [`Connection`] kills the whole group.
@@ -10,15 +11,13 @@
 use std::fs::OpenOptions;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, GetPromptRequestParams,
     Implementation, ReadResourceRequestParams,
 };
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::service::RunningService;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
@@ -65,21 +64,10 @@ pub struct PromptInfo {
     pub arguments: Vec<String>,
 }
 
-/// Receives the server's notifications: a changed tool list is noted, and
-/// the tools are listed again before the next request.
-struct Handler {
-    tools_changed: Arc<AtomicBool>,
-}
+/// Introduces the client to the server as `claude-code`.
+struct Handler;
 
 impl ClientHandler for Handler {
-    fn on_tool_list_changed(
-        &self,
-        _context: NotificationContext<RoleClient>,
-    ) -> impl Future<Output = ()> + Send + '_ {
-        self.tools_changed.store(true, Ordering::SeqCst);
-        std::future::ready(())
-    }
-
     fn get_info(&self) -> ClientConfig {
         let mut client = Implementation::from_build_env();
         client.name = "claude-code".into();
@@ -94,7 +82,6 @@ pub struct Connection {
     pub server_version: String,
     /// The process (and process group) id of a stdio server.
     pub pid: Option<u32>,
-    tools_changed: Arc<AtomicBool>,
 }
 
 impl Connection {
@@ -106,10 +93,7 @@ impl Connection {
         log: Option<&Path>,
         timeout: Duration,
     ) -> Result<Connection, String> {
-        let tools_changed = Arc::new(AtomicBool::new(false));
-        let handler = Handler {
-            tools_changed: tools_changed.clone(),
-        };
+        let handler = Handler;
         let (service, pid) = match config {
             ServerConfig::Stdio { command, args, env } => {
                 let mut cmd = tokio::process::Command::new(command);
@@ -176,13 +160,7 @@ impl Connection {
             server_name,
             server_version,
             pid,
-            tools_changed,
         })
-    }
-
-    /// Whether the server said its tools changed since they were last listed.
-    pub fn tools_changed(&self) -> bool {
-        self.tools_changed.load(Ordering::SeqCst)
     }
 
     /// Whether the connection has ended (the server exited or hung up).
@@ -192,7 +170,6 @@ impl Connection {
 
     /// Every tool, following `nextCursor` to the last page.
     pub async fn list_tools(&self) -> Result<Vec<ToolInfo>, String> {
-        self.tools_changed.store(false, Ordering::SeqCst);
         let tools = self
             .service
             .peer()
