@@ -17,6 +17,9 @@ const PACKAGES: [&str; 2] = [
     "@modelcontextprotocol/server-memory",
     "@modelcontextprotocol/server-everything",
 ];
+/// The versions the tests were written against, so a new release cannot
+/// change them under a clean checkout.
+const VERSION: &str = "2026.8.31";
 
 /// The npm servers, installed once per target directory (guarded by a file
 /// lock across test processes); `None`, with a notice, without node or npm.
@@ -37,9 +40,18 @@ fn npm_servers() -> Option<PathBuf> {
         };
         if !ready() {
             let installed = std::process::Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+                // Offline, fail within a minute rather than npm's default minutes of retries.
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--silent",
+                    "--fetch-retries=1",
+                    "--fetch-timeout=30000",
+                    "--prefix",
+                ])
                 .arg(&dir)
-                .args(PACKAGES)
+                .args(PACKAGES.map(|p| format!("{p}@{VERSION}")))
                 .status()
                 .is_ok_and(|s| s.success());
             if !installed || !ready() {
