@@ -204,3 +204,139 @@ fn links_resolve_as_obsidian_does() {
         ]
     );
 }
+
+fn paths(db: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    db.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Free text comes in the order of the skill's `ORDER BY rank` (equal ranks by id), whatever the
+/// limit; phrases and filters still apply.
+#[test]
+fn free_text_is_ranked_as_order_by_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..40 {
+        let body = format!(
+            "---\ntype: {}\n---\n{} kafka {} event driven\n",
+            if i % 2 == 0 { "Adr" } else { "Page" },
+            "filler ".repeat(i % 7 * 3),
+            "kafka ".repeat(i % 5)
+        );
+        write(root, &format!("n{i:02}.md"), &body);
+    }
+    write(root, "other.md", "driven by events\n");
+    let mut idx = Index::open(root).unwrap();
+    idx.refresh(&mut |_, _| {}).unwrap();
+    let db = rusqlite::Connection::open(root.join(".data/vault.db")).unwrap();
+    let expected = paths(
+        &db,
+        "SELECT n.path FROM fts_content JOIN notes n ON fts_content.rowid = n.id
+         WHERE fts_content MATCH 'kafka' ORDER BY rank, n.id",
+    );
+    assert_eq!(expected.len(), 40);
+    for limit in [0, 1, 7, 40, 100] {
+        let got: Vec<String> = idx
+            .query(&parse_query("kafka").unwrap(), limit)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.path)
+            .collect();
+        assert_eq!(got, expected[..limit.min(40)], "limit {limit}");
+    }
+    let adr = paths(
+        &db,
+        "SELECT n.path FROM fts_content JOIN notes n ON fts_content.rowid = n.id
+         WHERE fts_content MATCH 'kafka' AND n.type = 'Adr' ORDER BY rank, n.id LIMIT 5",
+    );
+    let got: Vec<String> = idx
+        .query(&parse_query("kafka type:adr").unwrap(), 5)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.path)
+        .collect();
+    assert_eq!(got, adr);
+    assert_eq!(titles(&idx, "\"event driven\"").len(), 40);
+    let hit = &idx.query(&parse_query("kafka").unwrap(), 1).unwrap()[0];
+    assert!(hit.snippet.contains("→kafka←"), "{}", hit.snippet);
+}
+
+/// A refresh that changes many notes (more than a small refresh resolves through the index)
+/// resolves links as a first build does.
+#[test]
+fn a_large_refresh_resolves_links_as_a_first_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let note = |i: usize, v: usize| {
+        format!(
+            "---\ntype: Page\n---\nv{v} [[N{:03}]] [[sub/n{:03}]] [[Gone]]\n",
+            (i + 1) % 300,
+            (i + 7) % 300
+        )
+    };
+    for i in 0..300 {
+        let dir = if i % 2 == 0 { "" } else { "sub/" };
+        write(root, &format!("{dir}N{i:03}.md"), &note(i, 1));
+    }
+    write(root, "Gone.md", "---\ntype: Page\n---\n");
+    let mut idx = Index::open(root).unwrap();
+    idx.refresh(&mut |_, _| {}).unwrap();
+    let links = |root: &Path| -> Vec<String> {
+        let db = rusqlite::Connection::open(root.join(".data/vault.db")).unwrap();
+        paths(
+            &db,
+            "SELECT s.path || ' -> ' || l.target || ' -> ' || coalesce(t.path, '(broken)')
+             FROM links l JOIN notes s ON s.id = l.source_id LEFT JOIN notes t ON t.id = l.target_id
+             ORDER BY 1",
+        )
+    };
+    // Every note edited and one deleted: 301 changes.
+    for i in 0..300 {
+        let dir = if i % 2 == 0 { "" } else { "sub/" };
+        write(root, &format!("{dir}N{i:03}.md"), &note(i, 2));
+    }
+    fs::remove_file(root.join("Gone.md")).unwrap();
+    let r = idx.refresh(&mut |_, _| {}).unwrap();
+    assert_eq!((r.updated, r.removed), (300, 1));
+    let after = links(root);
+    // The same vault indexed from scratch.
+    drop(idx);
+    let fresh = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        let dir = if i % 2 == 0 { "" } else { "sub/" };
+        write(fresh.path(), &format!("{dir}N{i:03}.md"), &note(i, 2));
+    }
+    Index::open(fresh.path())
+        .unwrap()
+        .refresh(&mut |_, _| {})
+        .unwrap();
+    assert_eq!(after, links(fresh.path()));
+    assert!(after.iter().any(|l| l.ends_with("Gone -> (broken)")));
+    assert!(after.iter().any(|l| l == "N000.md -> N001 -> sub/N001.md"));
+}
+
+/// A new note takes over the broken links that name it, by file name or by path.
+#[test]
+fn a_new_note_mends_broken_links_by_name_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "A.md", "[[later]] [[Sub/Later]] [[other/Later]]\n");
+    let mut idx = Index::open(root).unwrap();
+    idx.refresh(&mut |_, _| {}).unwrap();
+    assert_eq!(idx.check().unwrap().broken_links.len(), 3);
+    write(root, "sub/Later.md", "here\n");
+    idx.refresh(&mut |_, _| {}).unwrap();
+    let broken: Vec<String> = idx
+        .check()
+        .unwrap()
+        .broken_links
+        .into_iter()
+        .map(|b| b.target)
+        .collect();
+    assert_eq!(broken, ["other/Later"]);
+    assert_eq!(titles(&idx, "backlinks:\"sub/later\""), ["A"]);
+}
