@@ -4,29 +4,13 @@
 use std::time::Duration;
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::{Value, json};
 
-use crate::common::{World, invocation_bodies as invocations};
+use crate::common::{World, invocation_bodies as invocations, tool_use};
 
 fn world(server: &BedrockServer) -> World {
     World::bedrock(&server.url())
-}
-
-fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
-    Reply::ToolUse {
-        text: None,
-        tools: calls
-            .iter()
-            .map(|(id, n, i)| (id.to_string(), n.to_string(), i.clone()))
-            .collect(),
-        usage: Usage {
-            input: 10,
-            output: 5,
-            cache_read: 0,
-            cache_write: 0,
-        },
-    }
 }
 
 /// The tool_result blocks the second request carries, by tool_use id.

@@ -183,3 +183,15 @@ pub fn invocation_bodies(server: &claude_test_support::BedrockServer) -> Vec<ser
         .map(|(_, body)| body)
         .collect()
 }
+
+/// A scripted reply with these `(id, tool, input)` calls (10 tokens in, 5 out).
+pub fn tool_use(calls: &[(&str, &str, serde_json::Value)]) -> claude_test_support::bedrock::Reply {
+    claude_test_support::bedrock::Reply::ToolUse {
+        text: None,
+        tools: calls
+            .iter()
+            .map(|(id, n, i)| (id.to_string(), n.to_string(), i.clone()))
+            .collect(),
+        usage: claude_test_support::Usage::new(10, 5),
+    }
+}

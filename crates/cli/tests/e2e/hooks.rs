@@ -3,10 +3,10 @@
 //! model's `tool_use` replies.
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::{Value, json};
 
-use crate::common::{World, invocation_bodies as invocations};
+use crate::common::{World, invocation_bodies as invocations, tool_use};
 
 fn world(server: &BedrockServer) -> World {
     let mut w = World::bedrock(&server.url());
@@ -24,22 +24,6 @@ fn hooks(w: &World, hooks: Value) {
 
 fn command(matcher: &str, command: &str) -> Value {
     json!([{"matcher": matcher, "hooks": [{"type": "command", "command": command}]}])
-}
-
-fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
-    Reply::ToolUse {
-        text: None,
-        tools: calls
-            .iter()
-            .map(|(id, n, i)| (id.to_string(), n.to_string(), i.clone()))
-            .collect(),
-        usage: Usage {
-            input: 10,
-            output: 5,
-            cache_read: 0,
-            cache_write: 0,
-        },
-    }
 }
 
 /// The content blocks of the last message of request `n`.

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::{Value, json};
 
-use crate::common::{World, invocation_bodies as invocations};
+use crate::common::{World, invocation_bodies as invocations, tool_use};
 
 const PACKAGES: [&str; 2] = [
     "@modelcontextprotocol/server-memory",
@@ -91,22 +91,6 @@ fn world(s: &BedrockServer, servers: Value) -> World {
         &json!({"mcpServers": servers}).to_string(),
     );
     w
-}
-
-fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
-    Reply::ToolUse {
-        text: None,
-        tools: calls
-            .iter()
-            .map(|(id, n, i)| (id.to_string(), n.to_string(), i.clone()))
-            .collect(),
-        usage: Usage {
-            input: 10,
-            output: 5,
-            cache_read: 0,
-            cache_write: 0,
-        },
-    }
 }
 
 /// The tool_result blocks of request `n`.

@@ -7,7 +7,7 @@ use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::Value;
 
-use crate::common::{World, invocation_bodies, invocations};
+use crate::common::{World, invocation_bodies, invocations, tool_use};
 
 fn world(server: &BedrockServer) -> World {
     World::bedrock(&server.url())
@@ -327,22 +327,14 @@ fn the_model_invokes_skills_through_the_skill_tool() {
         ".claude/skills/commit/SKILL.md",
         "---\ndescription: Commit the work\ndisable-model-invocation: true\n---\nCommit.\n",
     );
-    s.push(Reply::ToolUse {
-        text: None,
-        tools: vec![
-            (
-                "s1".into(),
-                "Skill".into(),
-                serde_json::json!({"skill": "adr", "args": "Adopt GraphQL"}),
-            ),
-            (
-                "s2".into(),
-                "Skill".into(),
-                serde_json::json!({"skill": "commit"}),
-            ),
-        ],
-        usage: claude_test_support::Usage::new(10, 5),
-    });
+    s.push(tool_use(&[
+        (
+            "s1",
+            "Skill",
+            serde_json::json!({"skill": "adr", "args": "Adopt GraphQL"}),
+        ),
+        ("s2", "Skill", serde_json::json!({"skill": "commit"})),
+    ]));
     s.push(Reply::text("ADR written."));
     w.run(&["-p", "write an ADR for GraphQL", "--allowedTools", "Skill"])
         .ok();
@@ -422,11 +414,7 @@ fn a_skill_the_model_invokes_grants_its_allowed_tools_for_that_turn_only() {
         ".claude/skills/greet/SKILL.md",
         "---\ndescription: Greets\nallowed-tools: Bash(echo *)\n---\nRun `echo hello`.\n",
     );
-    let call = |id: &str, name: &str, input: Value| Reply::ToolUse {
-        text: None,
-        tools: vec![(id.into(), name.into(), input)],
-        usage: claude_test_support::Usage::new(10, 5),
-    };
+    let call = |id: &str, name: &str, input: Value| tool_use(&[(id, name, input)]);
     s.push(call("s1", "Skill", serde_json::json!({"skill": "greet"})));
     s.push(call(
         "b1",

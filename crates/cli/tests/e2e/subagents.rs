@@ -4,11 +4,11 @@
 //! inspect the requests, the tool results, the ledger and stream-json.
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer, Usage};
+use claude_test_support::{BedrockOptions, BedrockServer};
 use claude_usage::Ledger;
 use serde_json::{Value, json};
 
-use crate::common::{World, invocations};
+use crate::common::{World, invocations, tool_use};
 
 const SONNET: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
 const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -16,22 +16,6 @@ const OPUS: &str = "anthropic.claude-3-opus-20240229-v1:0";
 
 fn world(server: &BedrockServer) -> World {
     World::bedrock(&server.url())
-}
-
-fn tool_use(calls: &[(&str, &str, Value)]) -> Reply {
-    Reply::ToolUse {
-        text: None,
-        tools: calls
-            .iter()
-            .map(|(id, n, i)| (id.to_string(), n.to_string(), i.clone()))
-            .collect(),
-        usage: Usage {
-            input: 10,
-            output: 5,
-            cache_read: 0,
-            cache_write: 0,
-        },
-    }
 }
 
 /// `(model ID from the path, body)` of every model invocation, in arrival order.
