@@ -561,10 +561,7 @@ async fn check_one_model(
     if profiles::is_application_profile(id) {
         return match control.inference_profile(id).await {
             Ok(p) => {
-                let model = p.models.iter().find_map(|m| profiles::model_in_arn(m));
-                if let Some(m) = model {
-                    profiles::remember(id, m);
-                }
+                let model = profiles::learn(id, &p);
                 Check::new(
                     name,
                     Status::Ok,
@@ -572,7 +569,7 @@ async fn check_one_model(
                         "{id}: application inference profile `{}` ({}) → {}",
                         p.name,
                         p.status,
-                        model.unwrap_or("no model")
+                        model.as_deref().unwrap_or("no model")
                     ),
                 )
             }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use super::control::{ControlError, ControlPlane};
+use super::control::{ControlError, ControlPlane, InferenceProfile};
 use super::settings::BedrockSettings;
 
 fn cache() -> &'static Mutex<HashMap<String, String>> {
@@ -46,18 +46,18 @@ pub async fn resolve(settings: &BedrockSettings, arn: &str) -> Result<String, Co
         .await
         .inference_profile(arn)
         .await?;
-    let model = profile
-        .models
-        .iter()
-        .find_map(|m| model_in_arn(m))
-        .ok_or_else(|| ControlError {
-            code: "NoModel".into(),
-            message: format!("the inference profile {arn} names no foundation model"),
-            request_id: None,
-        })?
-        .to_string();
-    remember(arn, &model);
-    Ok(model)
+    learn(arn, &profile).ok_or_else(|| ControlError {
+        code: "NoModel".into(),
+        message: format!("the inference profile {arn} names no foundation model"),
+        request_id: None,
+    })
+}
+
+/// Remembers the foundation model a fetched profile routes to, and returns it.
+pub fn learn(arn: &str, profile: &InferenceProfile) -> Option<String> {
+    let model = profile.models.iter().find_map(|m| model_in_arn(m))?;
+    remember(arn, model);
+    Some(model.to_string())
 }
 
 #[cfg(test)]
