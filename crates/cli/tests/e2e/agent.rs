@@ -7,7 +7,7 @@ use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::{Value, json};
 
-use crate::common::{World, invocation_bodies as invocations, tool_use};
+use crate::common::{World, copy_vault, invocation_bodies as invocations, tool_use};
 
 fn world(server: &BedrockServer) -> World {
     World::bedrock(&server.url())
@@ -392,14 +392,12 @@ fn ctrl_c_stops_a_long_bash_command_and_leaves_no_process() {
 
 #[test]
 fn the_vault_runs_under_its_own_settings() {
-    let Some(vault) = claude_test_support::fixtures::shared_file("fixtures/architectkb") else {
-        eprintln!("skipping: ../shared not present");
-        return;
-    };
     let s = BedrockServer::start(BedrockOptions::default());
     let mut w = world(&s);
     let copy = w.root.path().join("vault");
-    copy_dir(&vault, &copy);
+    if !copy_vault(&copy) {
+        return;
+    }
     std::fs::create_dir_all(copy.join(".git")).unwrap();
     w.cwd = copy.clone();
     s.push(tool_use(&[
@@ -446,18 +444,6 @@ fn the_vault_runs_under_its_own_settings() {
             "{:?} missing",
             rule.path()
         );
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
     }
 }
 

@@ -195,3 +195,27 @@ pub fn tool_use(calls: &[(&str, &str, serde_json::Value)]) -> claude_test_suppor
         usage: claude_test_support::Usage::new(10, 5),
     }
 }
+
+/// Copies the fixture vault (`../shared/fixtures/architectkb`) to `to`;
+/// `false`, with a notice, when `../shared` is absent.
+pub fn copy_vault(to: &Path) -> bool {
+    let Some(fixture) = claude_test_support::fixtures::shared_file("fixtures/architectkb") else {
+        eprintln!("skipping: ../shared not present");
+        return false;
+    };
+    copy_dir(&fixture, to);
+    true
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

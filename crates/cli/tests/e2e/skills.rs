@@ -1,13 +1,11 @@
 //! Skills and commands end to end: the real binary against the loopback
 //! Bedrock server, each skill on the model its frontmatter names.
 
-use std::path::Path;
-
 use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::Value;
 
-use crate::common::{World, invocation_bodies, invocations, tool_use};
+use crate::common::{World, copy_vault, invocation_bodies, invocations, tool_use};
 
 fn world(server: &BedrockServer) -> World {
     World::bedrock(&server.url())
@@ -244,34 +242,11 @@ fn skills_list_and_check_cost_no_tokens() {
     assert!(invocations(&s).is_empty());
 }
 
-/// A copy of the fixture vault, or `None` (with a notice) without `../shared`.
-fn vault_copy(w: &World) -> Option<()> {
-    let Some(src) = claude_test_support::fixtures::shared_file("fixtures/architectkb") else {
-        eprintln!("skipping: ../shared not present");
-        return None;
-    };
-    copy_dir(&src, &w.cwd);
-    Some(())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn the_vault_runs_each_skill_on_its_model() {
     let s = BedrockServer::start(BedrockOptions::default());
     let w = world(&s);
-    if vault_copy(&w).is_none() {
+    if !copy_vault(&w.cwd) {
         return;
     }
     let haiku = model_id(&w, "haiku");

@@ -4,30 +4,12 @@ use std::path::Path;
 
 use claude_test_support::{BedrockOptions, BedrockServer};
 
-use crate::common::World;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use crate::common::{World, copy_vault};
 
 /// A world whose project is a copy of the fixture vault, or `None` when `../shared` is absent.
 fn vault_world() -> Option<World> {
-    let Some(fixture) = claude_test_support::fixtures::shared_file("fixtures/architectkb") else {
-        eprintln!("skipping: ../shared not present");
-        return None;
-    };
     let w = World::new();
-    copy_dir(&fixture, &w.cwd);
-    Some(w)
+    copy_vault(&w.cwd).then_some(w)
 }
 
 fn q_paths(w: &World, query: &str) -> Vec<String> {
