@@ -14,7 +14,7 @@ use crate::hooks::{HookEvent, HookInput, HookOutcome, Hooks, PermissionDecision}
 use crate::memory::{EnvInfo, Memory, env_block, system_prompt};
 use crate::permissions::{Decision, Mode, Permissions};
 use crate::session::TurnEvent;
-use crate::tools::{Tool, ToolCtx, ToolOutput};
+use crate::tools::{Sourced, Tool, ToolCtx, ToolOutput, ToolSource};
 
 /// A question to the user about one tool call.
 #[derive(Debug, Clone)]
@@ -63,6 +63,8 @@ pub struct Agent {
     pub agent_prompt: Option<String>,
     /// The session's hooks; a subagent shares its parent's.
     pub hooks: Hooks,
+    /// Where tools that change during the session come from (MCP servers).
+    pub sources: Vec<Sourced>,
 }
 
 /// What authorising one call decided.
@@ -76,6 +78,20 @@ pub struct Authorized {
 }
 
 impl Agent {
+    /// Adds a source's tools now, and keeps them up to date before every
+    /// request ([`Agent::sync_tools`]).
+    pub fn add_source(&mut self, source: Arc<dyn ToolSource>) {
+        self.tools.extend(source.tools());
+        self.sources.push(Sourced { source, seen: 0 });
+    }
+
+    /// Takes in the tool lists that changed since the last request.
+    pub async fn sync_tools(&mut self) {
+        for sourced in &mut self.sources {
+            sourced.sync(&mut self.tools, |_| true).await;
+        }
+    }
+
     /// The tools the request declares: a bare deny removes a tool.
     pub fn declared(&self) -> Vec<ToolDecl> {
         self.tools
@@ -489,6 +505,7 @@ impl Agent {
             touched: Vec::new(),
             agent_prompt: None,
             hooks: Hooks::from_config(cfg),
+            sources: Vec::new(),
         })
     }
 }

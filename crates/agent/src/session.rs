@@ -420,6 +420,14 @@ impl Session {
         Some(host)
     }
 
+    /// Takes in tool lists that changed (an MCP server's), so the next
+    /// request and `/context` declare the tools as they stand.
+    pub async fn sync_tools(&mut self) {
+        if let Some(agent) = self.agent.as_mut() {
+            agent.sync_tools().await;
+        }
+    }
+
     /// The request the next turn would send (for `/context` and dry runs).
     pub fn preview_request(&self) -> MessagesRequest {
         self.request(self.messages.clone())
@@ -515,6 +523,7 @@ impl Session {
         let mut stop_continues = 0;
         loop {
             self.last_turn.num_turns += 1;
+            self.sync_tools().await;
             let request = self.request(self.messages.clone());
             let uuid = new_uuid();
             let (result, partial) = self.call(&request, &uuid, sink, cancel.as_mut()).await;

@@ -695,7 +695,10 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
         }
         "/permissions" => permissions(session),
         "/memory" => memory(session),
-        "/context" => context(session),
+        "/context" => {
+            session.sync_tools().await;
+            context(session)
+        }
         "/mcp" => mcp_servers(),
         "/tasks" => tasks(session),
         "/hooks" => hooks(session),

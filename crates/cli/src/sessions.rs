@@ -118,11 +118,13 @@ pub async fn open(
                 eprintln!("claude: warning: {w}");
             }
             session.enable_tools(agent);
-            let mcp = start_mcp(cfg, prompter_present).await;
-            if let Some(agent) = session.agent.as_mut() {
-                agent.tools.extend(claude_mcp::tools::agent_tools(&mcp));
+            let mcp = Arc::new(start_mcp(cfg, prompter_present).await);
+            if let Some(agent) = session.agent.as_mut()
+                && !mcp.servers.is_empty()
+            {
+                agent.add_source(claude_mcp::tools::source(mcp.clone()));
             }
-            *MCP.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(mcp));
+            *MCP.lock().unwrap_or_else(|p| p.into_inner()) = Some(mcp);
             // Agent-file warnings are shown by `claude skills check`, not at every start.
             let (agents, _warnings) = load_agents(cfg.user_dir(), cfg.project_root());
             session.enable_subagents(agents);

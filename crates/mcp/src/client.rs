@@ -2,8 +2,9 @@
 //! `initialize` handshake (rmcp offers its newest protocol version and
 //! accepts the server's), `tools/list` with pagination, `tools/call`,
 //! `resources/list` and `resources/read`, `prompts/list` and `prompts/get`.
-//! (A server's `notifications/tools/list_changed` is not acted on: the
-//! session keeps the tools listed when the server started.)
+//! A server's `notifications/tools/list_changed` (and `prompts/list_changed`)
+//! marks its lists stale; the manager lists them again before the next
+//! model request.
 //!
 //! A stdio server runs in its own process group with its stderr appended to
 //! a log file; dropping the [`Connection`] kills the whole group.
@@ -11,13 +12,15 @@
 use std::fs::OpenOptions;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, GetPromptRequestParams,
     Implementation, ReadResourceRequestParams,
 };
-use rmcp::service::RunningService;
+use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
@@ -36,7 +39,7 @@ pub struct ProbeInfo {
 /// process group is stopped), all within `timeout`. The error says why the
 /// server is not usable, in one line.
 pub async fn probe(config: &ServerConfig, timeout: Duration) -> Result<ProbeInfo, String> {
-    let conn = Connection::open(config, None, timeout).await?;
+    let conn = Connection::open(config, None, timeout, Arc::default()).await?;
     let tools = within(timeout, conn.list_tools()).await?;
     Ok(ProbeInfo {
         server_name: conn.server_name.clone(),
@@ -64,14 +67,33 @@ pub struct PromptInfo {
     pub arguments: Vec<String>,
 }
 
-/// Introduces the client to the server as `claude-code`.
-struct Handler;
+/// Introduces the client to the server as `claude-code`, and notes when the
+/// server says its tools or prompts changed.
+struct Handler {
+    stale: Arc<AtomicBool>,
+}
 
 impl ClientHandler for Handler {
     fn get_info(&self) -> ClientConfig {
         let mut client = Implementation::from_build_env();
         client.name = "claude-code".into();
         ClientConfig::new(ClientCapabilities::default(), client)
+    }
+
+    fn on_tool_list_changed(
+        &self,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl Future<Output = ()> + Send + '_ {
+        self.stale.store(true, Ordering::SeqCst);
+        std::future::ready(())
+    }
+
+    fn on_prompt_list_changed(
+        &self,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl Future<Output = ()> + Send + '_ {
+        self.stale.store(true, Ordering::SeqCst);
+        std::future::ready(())
     }
 }
 
@@ -87,13 +109,15 @@ pub struct Connection {
 impl Connection {
     /// Starts or reaches the server and runs the `initialize` handshake
     /// within `timeout`. A stdio server's stderr is appended to `log` (else
-    /// discarded).
+    /// discarded). `stale` is set whenever the server announces that its
+    /// tools or prompts changed.
     pub async fn open(
         config: &ServerConfig,
         log: Option<&Path>,
         timeout: Duration,
+        stale: Arc<AtomicBool>,
     ) -> Result<Connection, String> {
-        let handler = Handler;
+        let handler = Handler { stale };
         let (service, pid) = match config {
             ServerConfig::Stdio { command, args, env } => {
                 let mut cmd = tokio::process::Command::new(command);

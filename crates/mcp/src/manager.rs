@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -63,17 +64,55 @@ pub struct Server {
     log: Option<PathBuf>,
     timeout: Duration,
     state: Mutex<State>,
+    /// Set when the server announces that its tools or prompts changed.
+    stale: Arc<AtomicBool>,
+    /// The manager's count of tool-list changes, shared by its servers.
+    generation: Arc<AtomicU64>,
 }
 
 impl Server {
     async fn connect(&self) -> Result<Connected, String> {
-        let conn = Connection::open(&self.config, self.log.as_deref(), self.timeout).await?;
+        self.stale.store(false, Ordering::SeqCst);
+        let conn = Connection::open(
+            &self.config,
+            self.log.as_deref(),
+            self.timeout,
+            self.stale.clone(),
+        )
+        .await?;
+        let (tools, prompts) = self.lists(&conn).await?;
+        Ok((Arc::new(conn), tools, prompts))
+    }
+
+    /// The server's tools and prompts, within the start-up timeout.
+    async fn lists(&self, conn: &Connection) -> Result<(Vec<ToolInfo>, Vec<PromptInfo>), String> {
         let lists =
             async { Ok::<_, String>((conn.list_tools().await?, conn.list_prompts().await?)) };
-        let (tools, prompts) = tokio::time::timeout(self.timeout, lists)
+        tokio::time::timeout(self.timeout, lists)
             .await
-            .unwrap_or_else(|_| Err("tools/list: no answer within MCP_TIMEOUT".to_string()))?;
-        Ok((Arc::new(conn), tools, prompts))
+            .unwrap_or_else(|_| Err("tools/list: no answer within MCP_TIMEOUT".to_string()))
+    }
+
+    /// Lists the tools and prompts again when the server said they changed
+    /// (`notifications/tools/list_changed`). A failed listing keeps the old
+    /// lists and is shown by `/mcp`.
+    pub async fn refresh(&self) {
+        if !self.stale.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let Ok(conn) = self.connection() else { return };
+        match self.lists(&conn).await {
+            Ok((tools, prompts)) => {
+                let mut s = self.lock();
+                s.tools = tools;
+                s.prompts = prompts;
+                drop(s);
+                self.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(e) => {
+                self.lock().last_error = Some(format!("listing the changed tools failed: {e}"));
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -102,6 +141,8 @@ impl Server {
             !std::mem::replace(&mut s.restarted, true)
         };
         if !again {
+            // Its tools leave the next request.
+            self.generation.fetch_add(1, Ordering::SeqCst);
             return false;
         }
         match self.connect().await {
@@ -110,10 +151,13 @@ impl Server {
                 s.conn = Some(conn);
                 s.tools = tools;
                 s.prompts = prompts;
+                drop(s);
+                self.generation.fetch_add(1, Ordering::SeqCst);
                 true
             }
             Err(e) => {
                 self.lock().last_error = Some(format!("restart failed: {e}"));
+                self.generation.fetch_add(1, Ordering::SeqCst);
                 false
             }
         }
@@ -162,7 +206,8 @@ impl Server {
         }
     }
 
-    /// The tools listed at start (or at the restart).
+    /// The tools as last listed (at start, at a restart, or after the
+    /// server announced a change).
     pub fn tools(&self) -> Vec<ToolInfo> {
         self.lock().tools.clone()
     }
@@ -172,6 +217,7 @@ impl Server {
 #[derive(Default)]
 pub struct Manager {
     pub servers: Vec<Arc<Server>>,
+    generation: Arc<AtomicU64>,
 }
 
 impl Manager {
@@ -183,6 +229,7 @@ impl Manager {
         log_dir: Option<PathBuf>,
         timeout: Duration,
     ) -> Manager {
+        let generation = Arc::new(AtomicU64::new(0));
         let servers: Vec<Arc<Server>> = servers
             .into_iter()
             .map(|(name, config)| {
@@ -204,6 +251,8 @@ impl Manager {
                         last_error: None,
                         restarted: false,
                     }),
+                    stale: Arc::default(),
+                    generation: generation.clone(),
                 })
             })
             .collect();
@@ -220,7 +269,18 @@ impl Manager {
             }
         });
         futures_util::future::join_all(starts).await;
-        Manager { servers }
+        Manager {
+            servers,
+            generation,
+        }
+    }
+
+    /// Lists again what changed on any server; returns a number that
+    /// changes whenever a server's tool list did (a change announced by
+    /// the server, or a restart).
+    pub async fn refresh(&self) -> u64 {
+        futures_util::future::join_all(self.servers.iter().map(|s| s.refresh())).await;
+        self.generation.load(Ordering::SeqCst)
     }
 
     pub fn report(&self) -> Vec<ServerReport> {

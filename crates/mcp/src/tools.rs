@@ -2,13 +2,15 @@
 //! input schema, under the same permission rules and hooks as built-in
 //! tools; plus `ListMcpResourcesTool` and `ReadMcpResourceTool`.
 //!
-//! Names and descriptions are built once per session and live as long as
-//! the process (the [`Tool`] trait hands out `&'static str`).
+//! Names and descriptions live as long as the process (the [`Tool`] trait
+//! hands out `&'static str`), each kept once however often a server's tool
+//! list changes.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use claude_agent::tools::{Tool, ToolCtx, ToolOutput};
+use claude_agent::tools::{Tool, ToolCtx, ToolOutput, ToolSource};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
@@ -17,53 +19,88 @@ use crate::manager::{Manager, Server, env_millis, safe_name};
 /// The output cap without `MAX_MCP_OUTPUT_TOKENS`.
 pub const DEFAULT_MAX_OUTPUT_TOKENS: usize = 25_000;
 
-/// The agent tools of every connected server, and the resource tools when
-/// any server is connected.
-pub fn agent_tools(manager: &Manager) -> Vec<Arc<dyn Tool>> {
-    let limits = Limits {
-        call_timeout: env_millis("MCP_TOOL_TIMEOUT"),
-        max_chars: std::env::var("MAX_MCP_OUTPUT_TOKENS")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
-            .saturating_mul(4),
-    };
-    let mut tools: Vec<Arc<dyn Tool>> = Vec::new();
-    let mut any = false;
-    for server in &manager.servers {
-        if server.connection().is_err() {
-            continue;
-        }
-        any = true;
-        for t in server.tools() {
-            let name = format!("mcp__{}__{}", safe_name(&server.name), safe_name(&t.name));
-            tools.push(Arc::new(McpTool {
-                server: server.clone(),
-                tool: t.name.clone(),
-                name: leak(name),
-                description: leak(if t.description.is_empty() {
-                    format!("The `{}` tool of the MCP server `{}`.", t.name, server.name)
-                } else {
-                    t.description.clone()
-                }),
-                schema: t.input_schema.clone(),
-                read_only: t.read_only,
-                limits,
-            }));
-        }
-    }
-    if any {
-        let servers: Vec<Arc<Server>> = manager.servers.clone();
-        tools.push(Arc::new(ListResources {
-            servers: servers.clone(),
-        }));
-        tools.push(Arc::new(ReadResource { servers, limits }));
-    }
-    tools
+/// The MCP tools as a [`ToolSource`]: every connected server's tools, and
+/// the resource tools when any server is connected, listed again before a
+/// request when a server announced a change or was restarted.
+pub fn source(manager: Arc<Manager>) -> Arc<dyn ToolSource> {
+    Arc::new(McpTools {
+        manager,
+        limits: Limits {
+            call_timeout: env_millis("MCP_TOOL_TIMEOUT"),
+            max_chars: std::env::var("MAX_MCP_OUTPUT_TOKENS")
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
+                .saturating_mul(4),
+        },
+    })
 }
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
+struct McpTools {
+    manager: Arc<Manager>,
+    limits: Limits,
+}
+
+impl ToolSource for McpTools {
+    fn refresh(&self) -> BoxFuture<'_, u64> {
+        Box::pin(self.manager.refresh())
+    }
+
+    fn tools(&self) -> Vec<Arc<dyn Tool>> {
+        let limits = self.limits;
+        let mut tools: Vec<Arc<dyn Tool>> = Vec::new();
+        let mut any = false;
+        for server in &self.manager.servers {
+            if server.connection().is_err() {
+                continue;
+            }
+            any = true;
+            for t in server.tools() {
+                let name = format!("mcp__{}__{}", safe_name(&server.name), safe_name(&t.name));
+                tools.push(Arc::new(McpTool {
+                    server: server.clone(),
+                    tool: t.name.clone(),
+                    name: intern(name),
+                    description: intern(if t.description.is_empty() {
+                        format!("The `{}` tool of the MCP server `{}`.", t.name, server.name)
+                    } else {
+                        t.description.clone()
+                    }),
+                    schema: t.input_schema.clone(),
+                    read_only: t.read_only,
+                    limits,
+                }));
+            }
+        }
+        if any {
+            let servers: Vec<Arc<Server>> = self.manager.servers.clone();
+            tools.push(Arc::new(ListResources {
+                servers: servers.clone(),
+            }));
+            tools.push(Arc::new(ReadResource { servers, limits }));
+        }
+        tools
+    }
+
+    fn owns(&self, name: &str) -> bool {
+        name.starts_with("mcp__") || name == LIST_RESOURCES || name == READ_RESOURCE
+    }
+}
+
+const LIST_RESOURCES: &str = "ListMcpResourcesTool";
+const READ_RESOURCE: &str = "ReadMcpResourceTool";
+
+/// A string that lives as long as the process (the [`Tool`] trait hands out
+/// `&'static str`), kept once however often a changing tool list is rebuilt.
+fn intern(s: String) -> &'static str {
+    static SEEN: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&known) = seen.get(s.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(s.into_boxed_str());
+    seen.insert(leaked);
+    leaked
 }
 
 #[derive(Clone, Copy)]
@@ -120,10 +157,15 @@ impl Tool for McpTool {
                 }),
                 None => call.await,
             };
-            match result {
+            let output = match result {
                 Ok(v) => convert(&v, self.limits.max_chars),
                 Err(e) => ToolOutput::error(e),
-            }
+            };
+            // A `notifications/tools/list_changed` sent just before the result
+            // is handled on another task: let it mark the server stale before
+            // the next request is built.
+            tokio::task::yield_now().await;
+            output
         })
     }
 }
@@ -252,7 +294,7 @@ struct ListResources {
 
 impl Tool for ListResources {
     fn name(&self) -> &'static str {
-        "ListMcpResourcesTool"
+        LIST_RESOURCES
     }
 
     fn description(&self) -> &'static str {
@@ -315,7 +357,7 @@ struct ReadResource {
 
 impl Tool for ReadResource {
     fn name(&self) -> &'static str {
-        "ReadMcpResourceTool"
+        READ_RESOURCE
     }
 
     fn description(&self) -> &'static str {

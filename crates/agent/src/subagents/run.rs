@@ -16,7 +16,7 @@ use crate::memory::{EnvInfo, Memory};
 use crate::permissions::{Mode, Permissions};
 use crate::session::{Session, TurnError, TurnEvent, TurnScope};
 use crate::setup::Runtime;
-use crate::tools::{Tool, ToolCtx};
+use crate::tools::{Sourced, Tool, ToolCtx};
 use crate::transcript::TranscriptStore;
 
 /// Tools a subagent never gets: `Agent` (no recursion) and
@@ -80,6 +80,9 @@ struct Parent {
     model: ResolvedModel,
 }
 
+/// The parent's tools and the sources that change some of them.
+type ParentTools = (Vec<Arc<dyn Tool>>, Vec<Sourced>);
+
 /// Starts subagents for one session. Shared (in an `Arc`) by the `Agent`
 /// tool through [`ToolCtx::subagents`] and by `context: fork` skills.
 pub struct SubagentHost {
@@ -87,7 +90,8 @@ pub struct SubagentHost {
     runtime: Runtime,
     store: TranscriptStore,
     agents: Vec<AgentDef>,
-    tools: Vec<Arc<dyn Tool>>,
+    /// The parent's tools, kept up to date with its sources when a subagent starts.
+    tools: tokio::sync::Mutex<ParentTools>,
     memory: Memory,
     env: EnvInfo,
     /// The parent's prompter, one question at a time: subagents run concurrently.
@@ -113,7 +117,7 @@ impl SubagentHost {
             provider,
             store,
             agents,
-            tools: parent.tools.clone(),
+            tools: tokio::sync::Mutex::new((parent.tools.clone(), parent.sources.clone())),
             memory: parent.memory.clone(),
             env: parent.env.clone(),
             prompter: parent.prompter.clone().map(one_at_a_time),
@@ -193,7 +197,15 @@ impl SubagentHost {
             self.store.clone(),
             cwd.clone(),
         );
-        session.enable_tools(self.child_agent(def, permissions, &model, cwd));
+        let tools = {
+            let mut guard = self.tools.lock().await;
+            let (tools, sources) = &mut *guard;
+            for sourced in sources.iter_mut() {
+                sourced.sync(tools, |_| true).await;
+            }
+            tools.clone()
+        };
+        session.enable_tools(self.child_agent(def, &tools, permissions, &model, cwd));
 
         let parent_tool_use_id = task.parent_tool_use_id.clone();
         let report = |event: TurnEvent| {
@@ -261,12 +273,12 @@ impl SubagentHost {
     fn child_agent(
         &self,
         def: &AgentDef,
+        tools: &[Arc<dyn Tool>],
         mut permissions: Permissions,
         model: &ResolvedModel,
         cwd: PathBuf,
     ) -> Agent {
-        let tools = self
-            .tools
+        let tools = tools
             .iter()
             .filter(|t| !NEVER.contains(&t.name()))
             .filter(|t| {
@@ -307,6 +319,7 @@ impl SubagentHost {
             touched: Vec::new(),
             agent_prompt: Some(def.prompt.clone()),
             hooks: self.hooks.clone(),
+            sources: Vec::new(),
         }
     }
 }

@@ -157,10 +157,118 @@ pub trait Tool: Send + Sync {
     fn call<'a>(&'a self, input: Value, ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput>;
 }
 
+/// Tools that can change while a session runs: an MCP server's, after it
+/// sends `notifications/tools/list_changed` or is restarted. The agent asks
+/// before every model request, so the next request declares the new set.
+pub trait ToolSource: Send + Sync {
+    /// Brings the tools up to date (re-listing whatever announced a change)
+    /// and returns a number that changes whenever [`ToolSource::tools`] does.
+    fn refresh(&self) -> BoxFuture<'_, u64>;
+    /// The source's tools as they stand.
+    fn tools(&self) -> Vec<Arc<dyn Tool>>;
+    /// Whether a tool of this name came from this source.
+    fn owns(&self, name: &str) -> bool;
+}
+
+/// A tool source and the generation of it that a tool list holds.
+#[derive(Clone)]
+pub struct Sourced {
+    pub source: Arc<dyn ToolSource>,
+    pub seen: u64,
+}
+
+impl Sourced {
+    /// Brings `tools` up to date with the source: its old tools out, its
+    /// current ones (those `keep` accepts) in. Returns whether they changed.
+    pub async fn sync(
+        &mut self,
+        tools: &mut Vec<Arc<dyn Tool>>,
+        keep: impl Fn(&dyn Tool) -> bool,
+    ) -> bool {
+        let generation = self.source.refresh().await;
+        if generation == self.seen {
+            return false;
+        }
+        self.seen = generation;
+        tools.retain(|t| !self.source.owns(t.name()));
+        tools.extend(self.source.tools().into_iter().filter(|t| keep(t.as_ref())));
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A source whose tools are named `src__<n>` for the names it holds.
+    struct Changing {
+        generation: AtomicU64,
+        names: Mutex<Vec<&'static str>>,
+    }
+
+    struct Named(&'static str);
+
+    impl Tool for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn description(&self) -> &'static str {
+            ""
+        }
+        fn input_schema(&self) -> Value {
+            serde_json::json!({"type": "object"})
+        }
+        fn read_only(&self) -> bool {
+            true
+        }
+        fn key_arg(&self, _input: &Value) -> String {
+            String::new()
+        }
+        fn call<'a>(&'a self, _input: Value, _ctx: &'a ToolCtx) -> BoxFuture<'a, ToolOutput> {
+            Box::pin(async { ToolOutput::error("unused") })
+        }
+    }
+
+    impl ToolSource for Changing {
+        fn refresh(&self) -> BoxFuture<'_, u64> {
+            Box::pin(async { self.generation.load(Ordering::SeqCst) })
+        }
+        fn tools(&self) -> Vec<Arc<dyn Tool>> {
+            let names = self.names.lock().unwrap();
+            names
+                .iter()
+                .map(|n| Arc::new(Named(n)) as Arc<dyn Tool>)
+                .collect()
+        }
+        fn owns(&self, name: &str) -> bool {
+            name.starts_with("src__")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_changed_source_replaces_only_its_own_tools() {
+        let source = Arc::new(Changing {
+            generation: AtomicU64::new(0),
+            names: Mutex::new(vec!["src__a", "src__b"]),
+        });
+        let mut tools: Vec<Arc<dyn Tool>> = vec![Arc::new(Named("Read"))];
+        tools.extend(source.tools());
+        let mut sourced = Sourced {
+            source: source.clone(),
+            seen: 0,
+        };
+        let names = |tools: &[Arc<dyn Tool>]| tools.iter().map(|t| t.name()).collect::<Vec<_>>();
+        assert!(!sourced.sync(&mut tools, |_| true).await);
+        assert_eq!(names(&tools), ["Read", "src__a", "src__b"]);
+
+        *source.names.lock().unwrap() = vec!["src__b", "src__c", "src__d"];
+        source.generation.store(1, Ordering::SeqCst);
+        assert!(sourced.sync(&mut tools, |t| t.name() != "src__d").await);
+        assert_eq!(names(&tools), ["Read", "src__b", "src__c"]);
+        assert!(!sourced.sync(&mut tools, |_| true).await, "no change since");
+    }
 
     #[test]
     fn builtin_tools_have_unique_names_and_valid_schemas() {

@@ -1,7 +1,7 @@
-//! MCP servers end to end: real servers from npm
-//! (`@modelcontextprotocol/server-memory`, `server-everything`) and small
-//! node servers for the failure cases, behind the loopback Bedrock server.
-//! Skipped with a notice when node or the npm registry is unavailable.
+//! MCP servers end to end, behind the loopback Bedrock server: real servers
+//! from npm (`@modelcontextprotocol/server-memory`, `server-everything`;
+//! skipped with a notice when node or the npm registry is unavailable) and
+//! the rmcp test server of `claude-test-support` for the failure cases.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -62,17 +62,6 @@ fn npm_servers() -> Option<PathBuf> {
         Some(dir)
     })
     .clone()
-}
-
-fn node() -> bool {
-    let ok = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("notice: skipping MCP test: node is not installed");
-    }
-    ok
 }
 
 fn server_js(dir: &Path, package: &str) -> String {
@@ -259,44 +248,84 @@ fn everything_server_text_structured_image_and_deny_rule() {
     assert_eq!(leftovers(&w), Vec::<String>::new());
 }
 
-/// A raw JSON-RPC server: `hang` never answers; otherwise its tools are
-/// `boom` (exits), `big` (1 MB of text) and `pid`.
-const TEST_SERVER: &str = r#"
-const mode = process.argv[2];
-const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
-require("readline").createInterface({ input: process.stdin }).on("line", (line) => {
-  const m = JSON.parse(line);
-  if (m.id === undefined || mode === "hang") return;
-  const ok = (result) => send({ jsonrpc: "2.0", id: m.id, result });
-  if (m.method === "initialize") {
-    console.error("starting");
-    ok({ protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "t", version: "1" } });
-  } else if (m.method === "tools/list") {
-    const schema = { type: "object", properties: {} };
-    ok({ tools: ["boom", "big", "pid"].map((name) => ({ name, description: name, inputSchema: schema })) });
-  } else if (m.method === "tools/call") {
-    const n = m.params.name;
-    if (n === "boom") { console.error("boom"); process.exit(1); }
-    const text = n === "big" ? "x".repeat(1 << 20) : String(process.pid);
-    ok({ content: [{ type: "text", text }] });
-  } else send({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "unknown" } });
-});
-"#;
+/// The rmcp test server (`crates/test-support/src/bin/mcp-test-server.rs`):
+/// `cargo test --workspace` builds it beside `claude`; a narrower run builds
+/// it here, into a directory of its own (the outer cargo holds the target
+/// directory's lock).
+fn test_server_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let claude = Path::new(env!("CARGO_BIN_EXE_claude"));
+        let beside = claude.with_file_name("mcp-test-server");
+        if beside.exists() {
+            return beside;
+        }
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcp-test-server");
+        eprintln!("notice: building mcp-test-server into {}", target.display());
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let built = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "claude-test-support",
+                "--bin",
+                "mcp-test-server",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(built, "cargo build of mcp-test-server failed");
+        target.join("debug/mcp-test-server")
+    })
+    .clone()
+}
 
-fn test_server(w: &World, mode: &str) -> Value {
-    let path = w.root.path().join("server.js");
-    w.write_abs(&path, TEST_SERVER);
-    json!({"command": "node", "args": [path.display().to_string(), mode]})
+/// A stdio server definition for the test server with these arguments.
+fn test_server(args: &[&str]) -> Value {
+    json!({"command": test_server_bin().display().to_string(), "args": args})
+}
+
+/// The test server over streamable HTTP, stopped when dropped.
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HttpServer {
+    fn start(args: &[&str]) -> HttpServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(test_server_bin())
+            .arg("--http")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut url = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        HttpServer {
+            child,
+            url: url.trim().to_string(),
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
 fn a_server_that_never_answers_does_not_stop_the_session() {
-    if !node() {
-        return;
-    }
     let s = BedrockServer::start(BedrockOptions::default());
     let mut w = World::bedrock(&s.url());
-    let servers = json!({"slow": test_server(&w, "hang")});
+    let servers = json!({"slow": test_server(&["--hang"])});
     w.write_abs(
         &w.home().join(".claude.json"),
         &json!({"mcpServers": servers}).to_string(),
@@ -317,12 +346,9 @@ fn a_server_that_never_answers_does_not_stop_the_session() {
 
 #[test]
 fn a_crashed_server_is_restarted_once_and_big_output_is_cut() {
-    if !node() {
-        return;
-    }
     let s = BedrockServer::start(BedrockOptions::default());
     let w = World::bedrock(&s.url());
-    let servers = json!({"t": test_server(&w, "serve")});
+    let servers = json!({"t": test_server(&[])});
     w.write_abs(
         &w.home().join(".claude.json"),
         &json!({"mcpServers": servers}).to_string(),
@@ -360,14 +386,10 @@ fn a_crashed_server_is_restarted_once_and_big_output_is_cut() {
 
 #[test]
 fn the_repl_asks_about_a_project_server_and_mcp_lists_the_servers() {
-    if !node() {
-        return;
-    }
     let s = BedrockServer::start(BedrockOptions::default());
     let mut w = World::bedrock(&s.url());
-    let good = test_server(&w, "serve");
-    let mut slow = good.clone();
-    slow["args"][1] = json!("hang");
+    let good = test_server(&[]);
+    let slow = test_server(&["--hang"]);
     w.write(
         ".mcp.json",
         &json!({"mcpServers": {"proj": good}}).to_string(),
@@ -384,7 +406,7 @@ fn the_repl_asks_about_a_project_server_and_mcp_lists_the_servers() {
     p.send_line("y").unwrap();
     p.exp_string("> ").unwrap();
     p.send_line("/mcp").unwrap();
-    p.exp_regex(r"proj\s+stdio\s+3 tools\s+connected").unwrap();
+    p.exp_regex(r"proj\s+stdio\s+6 tools\s+connected").unwrap();
     p.exp_regex(r"slow\s+stdio\s+0 tools\s+failed: no answer within 1500 ms")
         .unwrap();
     p.exp_string("> ").unwrap();
@@ -425,5 +447,214 @@ fn a_server_prompt_is_a_slash_command() {
     p.exp_eof().unwrap();
     let sent = invocations(&s)[0]["messages"][0]["content"].to_string();
     assert!(sent.contains("What's weather in Chicago, IL?"), "{sent}");
+    assert_eq!(leftovers(&w), Vec::<String>::new());
+}
+
+#[test]
+fn a_server_that_changes_its_tools_is_listed_again_before_the_next_request() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.home().join(".claude.json"),
+        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
+    );
+    s.push(tool_use(&[(
+        "g1",
+        "mcp__t__grow",
+        json!({"name": "fresh"}),
+    )]));
+    s.push(tool_use(&[("g2", "mcp__t__fresh", json!({"text": "hi"}))]));
+    s.push(Reply::text("Done."));
+    let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__t"]);
+    r.ok();
+    // Six tools, two to a page: the client followed nextCursor.
+    let first = declared(&s, 0);
+    for t in ["echo", "pid", "big", "boom", "sleep", "grow"] {
+        assert!(first.contains(&format!("mcp__t__{t}")), "{first:?}");
+    }
+    assert!(!first.contains(&"mcp__t__fresh".to_string()), "{first:?}");
+    assert!(declared(&s, 1).contains(&"mcp__t__fresh".to_string()));
+    let out = results(&s, 2)[0]["content"].to_string();
+    assert!(out.contains("fresh: hi"), "{out}");
+    assert_eq!(leftovers(&w), Vec::<String>::new());
+}
+
+#[test]
+fn a_streamable_http_server_is_used_and_checked_by_mcp_list() {
+    let server = HttpServer::start(&[]);
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.home().join(".claude.json"),
+        &json!({"mcpServers": {"web": {"type": "http", "url": server.url}}}).to_string(),
+    );
+    let list = w.run(&["mcp", "list"]);
+    list.ok();
+    assert!(
+        list.stdout().contains("web") && list.stdout().contains("connected"),
+        "{}",
+        list.stdout()
+    );
+    s.push(tool_use(&[
+        ("h1", "mcp__web__echo", json!({"text": "over http"})),
+        ("h2", "mcp__web__grow", json!({"name": "later"})),
+    ]));
+    s.push(tool_use(&[("h3", "mcp__web__later", json!({"text": "x"}))]));
+    s.push(Reply::text("Done."));
+    let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__web"]);
+    r.ok();
+    let out = results(&s, 1);
+    assert!(
+        out[0]["content"].to_string().contains("over http"),
+        "{out:?}"
+    );
+    assert!(declared(&s, 1).contains(&"mcp__web__later".to_string()));
+    assert!(
+        results(&s, 2)[0]["content"]
+            .to_string()
+            .contains("later: x")
+    );
+
+    // A server that accepts the connection and never answers is given up
+    // on within MCP_TIMEOUT, and the session goes on without it.
+    let silent = HttpServer::start(&["--hang"]);
+    let mut w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.home().join(".claude.json"),
+        &json!({"mcpServers": {"silent": {"type": "http", "url": silent.url}}}).to_string(),
+    );
+    w.set("MCP_TIMEOUT", "1000");
+    s.push(Reply::text("Hello."));
+    let r = w.run(&["--model", "haiku", "-p", "hi"]);
+    r.ok();
+    assert!(
+        r.stderr().contains("`silent` is not available"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_a_long_mcp_call_and_the_server_is_told() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.home().join(".claude.json"),
+        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
+    );
+    s.push(tool_use(&[("z", "mcp__t__sleep", json!({"ms": 60_000}))]));
+    s.push(Reply::text("Stopped, as asked."));
+    let mut cmd = w.std_cmd();
+    cmd.args(["--model", "haiku", "--allowedTools", "mcp__t"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    p.exp_string("> ").unwrap();
+    p.send_line("wait a minute").unwrap();
+    p.exp_string("mcp__t__sleep").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_string("> ").unwrap();
+    p.send_line("what happened?").unwrap();
+    p.exp_string("Stopped, as asked.").unwrap();
+    p.exp_string("> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(results(&s, 1)[0]["is_error"], true);
+    // The server received notifications/cancelled for the call.
+    let log = std::fs::read_to_string(w.config_dir().join("mcp-logs/t.log")).unwrap();
+    assert!(log.contains("sleep cancelled"), "{log}");
+    assert_eq!(leftovers(&w), Vec::<String>::new());
+}
+
+#[test]
+fn everything_server_long_running_operation_is_cancelled_with_ctrl_c() {
+    let Some(dir) = npm_servers() else { return };
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = world(
+        &s,
+        json!({"everything": {"command": "node", "args": [server_js(&dir, PACKAGES[1]), "stdio"]}}),
+    );
+    s.push(tool_use(&[(
+        "l",
+        "mcp__everything__trigger-long-running-operation",
+        json!({"duration": 60, "steps": 60}),
+    )]));
+    s.push(Reply::text("Cancelled it."));
+    let mut cmd = w.std_cmd();
+    cmd.args(["--model", "haiku", "--allowedTools", "mcp__everything"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    p.exp_string("> ").unwrap();
+    let started = std::time::Instant::now();
+    p.send_line("run the long operation").unwrap();
+    p.exp_string("trigger-long-running-operation").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_string("> ").unwrap();
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the call was not cut short"
+    );
+    p.send_line("and now?").unwrap();
+    p.exp_string("Cancelled it.").unwrap();
+    p.exp_string("> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(results(&s, 1)[0]["is_error"], true);
+    assert_eq!(leftovers(&w), Vec::<String>::new());
+}
+
+#[test]
+fn the_vault_calls_memory_search_as_its_ambient_memory_rule_asks() {
+    let Some(dir) = npm_servers() else { return };
+    let s = BedrockServer::start(BedrockOptions::default());
+    let mut w = World::bedrock(&s.url());
+    if !crate::common::copy_vault(&w.cwd) {
+        return;
+    }
+    // The project's own server file, approved in its local settings, as a
+    // vault user would configure `memory`.
+    w.write(
+        ".mcp.json",
+        &json!({"mcpServers": {"memory": {"command": "node", "args": [server_js(&dir, PACKAGES[0])]}}})
+            .to_string(),
+    );
+    w.write(
+        ".claude/settings.local.json",
+        &json!({"enabledMcpjsonServers": ["memory"]}).to_string(),
+    );
+    let store = w.root.path().join("memory.jsonl");
+    std::fs::write(
+        &store,
+        json!({"type": "entity", "name": "Convention-DailyNoteDateOnly", "entityType": "Convention", "observations": ["Daily notes are named by date only"]}).to_string() + "\n",
+    )
+    .unwrap();
+    w.set("MEMORY_FILE_PATH", store.display().to_string());
+    s.push(tool_use(&[(
+        "m",
+        "mcp__memory__search_nodes",
+        json!({"query": "DailyNote"}),
+    )]));
+    s.push(Reply::text("Daily notes are named by date."));
+    let r = w.run(&[
+        "--model",
+        "haiku",
+        "-p",
+        "how are daily notes named?",
+        "--allowedTools",
+        "mcp__memory__search_nodes",
+    ]);
+    r.ok();
+    let first = &invocations(&s)[0];
+    // The rule is in the system prompt and the tool it names is declared.
+    assert!(
+        first["system"]
+            .to_string()
+            .contains("mcp__memory__search_nodes"),
+        "the ambient-memory rule is not in the system prompt"
+    );
+    assert!(declared(&s, 0).contains(&"mcp__memory__search_nodes".to_string()));
+    let found = results(&s, 1)[0].to_string();
+    assert!(found.contains("Convention-DailyNoteDateOnly"), "{found}");
     assert_eq!(leftovers(&w), Vec::<String>::new());
 }
