@@ -1,6 +1,7 @@
 //! One connection to one MCP server, on the official Rust SDK (`rmcp`): the
 //! `initialize` handshake (rmcp offers its newest protocol version and
-//! accepts the server's), `tools/list` with pagination, `tools/call`,
+//! accepts the server's) over stdio, streamable HTTP or the legacy SSE
+//! transport ([`crate::sse`]), `tools/list` with pagination, `tools/call`,
 //! `resources/list` and `resources/read`, `prompts/list` and `prompts/get`.
 //! A server's `notifications/tools/list_changed` (and `prompts/list_changed`)
 //! marks its lists stale; the manager lists them again before the next
@@ -167,11 +168,16 @@ impl Connection {
                 .await?;
                 (service, None)
             }
-            ServerConfig::Sse { .. } => {
-                return Err(
-                    "the legacy SSE transport is not supported; use \"type\": \"http\" (streamable HTTP)"
-                        .into(),
-                );
+            ServerConfig::Sse { url, headers } => {
+                let service = within(timeout, async {
+                    let transport = crate::sse::connect(url, headers).await?;
+                    handler
+                        .serve(transport)
+                        .await
+                        .map_err(|e| format!("initialize failed: {e}"))
+                })
+                .await?;
+                (service, None)
             }
         };
         let info = service.peer().peer_info();

@@ -7,4 +7,5 @@
 pub mod client;
 pub mod config;
 pub mod manager;
+pub mod sse;
 pub mod tools;

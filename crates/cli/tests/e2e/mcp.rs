@@ -287,7 +287,7 @@ fn test_server(args: &[&str]) -> Value {
     json!({"command": test_server_bin().display().to_string(), "args": args})
 }
 
-/// The test server over streamable HTTP, stopped when dropped.
+/// The test server over HTTP (`--http` streamable, `--sse` legacy), stopped when dropped.
 struct HttpServer {
     child: std::process::Child,
     url: String,
@@ -297,7 +297,6 @@ impl HttpServer {
     fn start(args: &[&str]) -> HttpServer {
         use std::io::BufRead;
         let mut child = std::process::Command::new(test_server_bin())
-            .arg("--http")
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -481,7 +480,7 @@ fn a_server_that_changes_its_tools_is_listed_again_before_the_next_request() {
 
 #[test]
 fn a_streamable_http_server_is_used_and_checked_by_mcp_list() {
-    let server = HttpServer::start(&[]);
+    let server = HttpServer::start(&["--http"]);
     let s = BedrockServer::start(BedrockOptions::default());
     let w = World::bedrock(&s.url());
     w.write_abs(
@@ -517,7 +516,7 @@ fn a_streamable_http_server_is_used_and_checked_by_mcp_list() {
 
     // A server that accepts the connection and never answers is given up
     // on within MCP_TIMEOUT, and the session goes on without it.
-    let silent = HttpServer::start(&["--hang"]);
+    let silent = HttpServer::start(&["--http", "--hang"]);
     let mut w = World::bedrock(&s.url());
     w.write_abs(
         &w.home().join(".claude.json"),
@@ -657,4 +656,120 @@ fn the_vault_calls_memory_search_as_its_ambient_memory_rule_asks() {
     let found = results(&s, 1)[0].to_string();
     assert!(found.contains("Convention-DailyNoteDateOnly"), "{found}");
     assert_eq!(leftovers(&w), Vec::<String>::new());
+}
+
+#[test]
+fn a_legacy_sse_server_is_used_and_given_up_on_when_silent() {
+    let server = HttpServer::start(&["--sse"]);
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.home().join(".claude.json"),
+        &json!({"mcpServers": {"old": {"type": "sse", "url": server.url}}}).to_string(),
+    );
+    let list = w.run(&["mcp", "list"]);
+    list.ok();
+    assert!(
+        list.stdout().contains("sse") && list.stdout().contains("✓ connected: mcp-test-server"),
+        "{}",
+        list.stdout()
+    );
+    s.push(tool_use(&[
+        ("o1", "mcp__old__echo", json!({"text": "over sse"})),
+        ("o2", "mcp__old__grow", json!({"name": "newer"})),
+    ]));
+    s.push(tool_use(&[("o3", "mcp__old__newer", json!({"text": "y"}))]));
+    s.push(Reply::text("Done."));
+    let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__old"]);
+    r.ok();
+    assert!(
+        results(&s, 1)[0]["content"]
+            .to_string()
+            .contains("over sse")
+    );
+    assert!(declared(&s, 1).contains(&"mcp__old__newer".to_string()));
+    assert!(
+        results(&s, 2)[0]["content"]
+            .to_string()
+            .contains("newer: y")
+    );
+
+    let silent = HttpServer::start(&["--sse", "--hang"]);
+    let mut w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.home().join(".claude.json"),
+        &json!({"mcpServers": {"mute": {"type": "sse", "url": silent.url}}}).to_string(),
+    );
+    w.set("MCP_TIMEOUT", "1000");
+    s.push(Reply::text("Hello."));
+    let r = w.run(&["--model", "haiku", "-p", "hi"]);
+    r.ok();
+    assert!(
+        r.stderr().contains("`mute` is not available") && r.stderr().contains("MCP_TIMEOUT"),
+        "{}",
+        r.stderr()
+    );
+}
+
+/// A free loopback port for a server that takes its port from `PORT`.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `server-everything` over one of its HTTP transports, stopped when dropped.
+fn everything_over(dir: &Path, transport: &str, path: &str) -> (HttpServer, Value) {
+    use std::io::BufRead;
+    let port = free_port();
+    let mut child = std::process::Command::new("node")
+        .args([server_js(dir, PACKAGES[1]).as_str(), transport])
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It says on stderr when it listens.
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains(&port.to_string()))),
+        "server-everything {transport} did not start"
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let kind = if transport == "sse" { "sse" } else { "http" };
+    let config = json!({"type": kind, "url": url});
+    (HttpServer { child, url }, config)
+}
+
+#[test]
+fn everything_server_over_streamable_http_and_legacy_sse() {
+    let Some(dir) = npm_servers() else { return };
+    for (transport, path) in [("streamableHttp", "/mcp"), ("sse", "/sse")] {
+        let (_server, config) = everything_over(&dir, transport, path);
+        let s = BedrockServer::start(BedrockOptions::default());
+        let w = world(&s, json!({"everything": config}));
+        s.push(tool_use(&[(
+            "e",
+            "mcp__everything__echo",
+            json!({"message": format!("hello over {transport}")}),
+        )]));
+        s.push(Reply::text("Done."));
+        let r = w.run(&[
+            "--model",
+            "haiku",
+            "-p",
+            "go",
+            "--allowedTools",
+            "mcp__everything",
+        ]);
+        r.ok();
+        let out = results(&s, 1)[0]["content"].to_string();
+        assert!(
+            out.contains(&format!("hello over {transport}")),
+            "{transport}: {out}"
+        );
+    }
 }

@@ -2,11 +2,12 @@
 //! on the official Rust SDK (`rmcp`):
 //!
 //! ```text
-//! mcp-test-server [--hang] [--http]
+//! mcp-test-server [--hang] [--http | --sse]
 //! ```
 //!
 //! Over stdio by default; `--http` serves streamable HTTP on a loopback port
-//! and prints its URL as the first line of stdout. `--hang` accepts the
+//! and `--sse` the legacy HTTP+SSE transport (GET `/sse`, POST `/message`),
+//! each printing its URL as the first line of stdout. `--hang` accepts the
 //! connection and never answers `initialize`.
 //!
 //! Its tools, listed two to a page so a client must follow `nextCursor`:
@@ -18,6 +19,7 @@
 // Its stderr is the log the tests read, and stdout carries its URL.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +27,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{RequestContext, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
@@ -164,18 +166,21 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let hang = args.iter().any(|a| a == "--hang");
     let http = args.iter().any(|a| a == "--http");
+    let sse = args.iter().any(|a| a == "--sse");
     if let Some(unknown) = args
         .iter()
-        .find(|a| !matches!(a.as_str(), "--hang" | "--http"))
+        .find(|a| !matches!(a.as_str(), "--hang" | "--http" | "--sse"))
     {
         eprintln!(
-            "mcp-test-server: unknown argument {unknown}\nusage: mcp-test-server [--hang] [--http]"
+            "mcp-test-server: unknown argument {unknown}\nusage: mcp-test-server [--hang] [--http | --sse]"
         );
         std::process::exit(2);
     }
     eprintln!("starting");
     if http {
         serve_http(hang).await;
+    } else if sse {
+        serve_sse(hang).await;
     } else if hang {
         // Read and never answer, until the client goes away.
         let mut sink = tokio::io::sink();
@@ -224,6 +229,141 @@ async fn serve_http(hang: bool) {
                     tower_service::Service::call(&mut service, req).await
                 }
             });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, handler)
+                .await;
+        });
+    }
+}
+
+type Sessions =
+    Arc<Mutex<HashMap<String, tokio::sync::mpsc::Sender<RxJsonRpcMessage<RoleServer>>>>>;
+
+/// The legacy HTTP+SSE transport at `/sse`, as MCP 2024-11-05 defines it:
+/// GET opens a session whose first event, `endpoint`, names the URL to POST
+/// messages to; the server's messages are `message` events. With `hang`,
+/// the stream opens and names no endpoint.
+async fn serve_sse(hang: bool) {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+    use hyper::body::Frame;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("a local address");
+    println!("http://{addr}/sse");
+    let sessions: Sessions = Arc::default();
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let sessions = sessions.clone();
+        let next = next.clone();
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let handler =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let sessions = sessions.clone();
+                    let next = next.clone();
+                    async move {
+                        let status = |code: u16| {
+                            hyper::Response::builder().status(code).body(BoxBody::new(
+                                Full::new(Bytes::new()).map_err(|never| match never {}),
+                            ))
+                        };
+                        match (req.method().as_str(), req.uri().path()) {
+                            ("GET", "/sse") => {
+                                let id = next
+                                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                                    .to_string();
+                                let (to_client, from_server) =
+                                    tokio::sync::mpsc::channel::<String>(64);
+                                if !hang {
+                                    let _ = to_client
+                                        .send(format!(
+                                            "event: endpoint\ndata: /message?sessionId={id}\n\n"
+                                        ))
+                                        .await;
+                                    let (to_server, incoming) = tokio::sync::mpsc::channel(64);
+                                    sessions
+                                        .lock()
+                                        .unwrap_or_else(|p| p.into_inner())
+                                        .insert(id, to_server);
+                                    let outgoing = futures_util::sink::unfold(
+                                        to_client.clone(),
+                                        |tx, message: TxJsonRpcMessage<RoleServer>| async move {
+                                            let json = serde_json::to_string(&message)
+                                                .map_err(std::io::Error::other)?;
+                                            tx.send(format!("event: message\ndata: {json}\n\n"))
+                                                .await
+                                                .map_err(std::io::Error::other)?;
+                                            Ok::<_, std::io::Error>(tx)
+                                        },
+                                    );
+                                    let incoming = futures_util::stream::unfold(
+                                        incoming,
+                                        |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
+                                    );
+                                    tokio::spawn(async move {
+                                        let transport = (Box::pin(outgoing), Box::pin(incoming));
+                                        if let Ok(running) =
+                                            TestServer::default().serve(transport).await
+                                        {
+                                            let _ = running.waiting().await;
+                                        }
+                                    });
+                                }
+                                // Keep the stream open for as long as the session lives.
+                                let keep = to_client;
+                                let events = futures_util::stream::unfold(
+                                    (from_server, keep),
+                                    |(mut rx, keep)| async move {
+                                        let event = rx.recv().await?;
+                                        Some((
+                                            Ok::<_, std::convert::Infallible>(Frame::data(
+                                                Bytes::from(event),
+                                            )),
+                                            (rx, keep),
+                                        ))
+                                    },
+                                );
+                                hyper::Response::builder()
+                                    .header("content-type", "text/event-stream")
+                                    .header("cache-control", "no-cache")
+                                    .body(BoxBody::new(StreamBody::new(events)))
+                            }
+                            ("POST", "/message") => {
+                                let id = req
+                                    .uri()
+                                    .query()
+                                    .and_then(|q| q.strip_prefix("sessionId="))
+                                    .unwrap_or_default()
+                                    .to_string();
+                                let sender = sessions
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .get(&id)
+                                    .cloned();
+                                let Some(sender) = sender else {
+                                    return status(404);
+                                };
+                                let Ok(body) = req.into_body().collect().await else {
+                                    return status(400);
+                                };
+                                let Ok(message) = serde_json::from_slice(&body.to_bytes()) else {
+                                    return status(400);
+                                };
+                                if sender.send(message).await.is_err() {
+                                    return status(410);
+                                }
+                                status(202)
+                            }
+                            _ => status(404),
+                        }
+                    }
+                });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(io, handler)
                 .await;
