@@ -249,7 +249,8 @@ fn hook_line(event: claude_agent::hooks::HookEvent, text: &str, is_error: bool) 
     }
 }
 
-/// Tab completion for the built-in commands and the session's skills.
+/// Tab completion for the built-in commands, the session's skills and the
+/// MCP servers' prompts.
 fn completer(session: &Session) -> SlashCompleter {
     let mut names: Vec<(String, String)> = COMMANDS
         .iter()
@@ -263,6 +264,13 @@ fn completer(session: &Session) -> SlashCompleter {
             let hint = s.argument_hint.clone().unwrap_or_default();
             (format!("/{}", s.name), hint)
         }));
+    }
+    if let Some(mcp) = sessions::MCP
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
+        names.extend(mcp.prompt_commands());
     }
     SlashCompleter::new(names)
 }

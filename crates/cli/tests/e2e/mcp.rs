@@ -438,8 +438,9 @@ fn a_server_prompt_is_a_slash_command() {
     p.send_line("/mcp").unwrap();
     p.exp_string("/mcp__everything__args-prompt").unwrap();
     p.exp_string("> ").unwrap();
-    p.send_line("/mcp__everything__args-prompt Chicago IL")
-        .unwrap();
+    // Tab completes the prompt's command as it does a skill's.
+    p.send("/mcp__everything__args-pr\t").unwrap();
+    p.send_line("Chicago IL").unwrap();
     p.exp_string("Sunny.").unwrap();
     p.exp_string("> ").unwrap();
     p.send_control('d').unwrap();
@@ -772,4 +773,42 @@ fn everything_server_over_streamable_http_and_legacy_sse() {
             "{transport}: {out}"
         );
     }
+}
+
+#[test]
+fn a_call_beyond_mcp_tool_timeout_is_cut_off_and_cancelled() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    let mut w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.home().join(".claude.json"),
+        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
+    );
+    w.set("MCP_TOOL_TIMEOUT", "500");
+    s.push(tool_use(&[("z", "mcp__t__sleep", json!({"ms": 30_000}))]));
+    s.push(tool_use(&[(
+        "e",
+        "mcp__t__echo",
+        json!({"text": "still here"}),
+    )]));
+    s.push(Reply::text("Done."));
+    let started = std::time::Instant::now();
+    let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__t"]);
+    r.ok();
+    assert!(started.elapsed().as_secs() < 20);
+    let timed_out = &results(&s, 1)[0];
+    assert_eq!(timed_out["is_error"], true, "{timed_out}");
+    assert!(
+        timed_out["content"]
+            .to_string()
+            .contains("MCP_TOOL_TIMEOUT"),
+        "{timed_out}"
+    );
+    // The server was told, and still serves the next call.
+    assert!(
+        results(&s, 2)[0]["content"]
+            .to_string()
+            .contains("still here")
+    );
+    let log = std::fs::read_to_string(w.config_dir().join("mcp-logs/t.log")).unwrap();
+    assert!(log.contains("sleep cancelled"), "{log}");
 }
