@@ -193,7 +193,7 @@ pub enum McpConfigError {
     #[error("MCP server `{name}` is refused by the managed policy: {policy}")]
     Refused { name: String, policy: String },
     #[error(
-        "{scope} servers are kept in ~/.claude.json, and the home directory is unknown (HOME is not set)"
+        "{scope} servers are kept in ~/.claude.json, and the home directory is unknown (HOME is not set); set HOME, or CLAUDE_CONFIG_DIR to keep them in $CLAUDE_CONFIG_DIR/.claude.json"
     )]
     NoHome { scope: Scope },
     #[error(

@@ -61,6 +61,12 @@ impl World {
         self.root.path().join("config")
     }
 
+    /// Where this world's user and local MCP servers live: Claude Code's
+    /// `~/.claude.json`, in the config dir because `CLAUDE_CONFIG_DIR` is set.
+    pub fn claude_json(&self) -> PathBuf {
+        self.config_dir().join(".claude.json")
+    }
+
     pub fn set(&mut self, k: &str, v: impl AsRef<str>) -> &mut Self {
         self.env.retain(|(n, _)| n != k);
         self.env.push((k.into(), v.as_ref().into()));

@@ -76,7 +76,7 @@ fn server_js(dir: &Path, package: &str) -> String {
 fn world(s: &BedrockServer, servers: Value) -> World {
     let w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": servers}).to_string(),
     );
     w
@@ -326,7 +326,7 @@ fn a_server_that_never_answers_does_not_stop_the_session() {
     let mut w = World::bedrock(&s.url());
     let servers = json!({"slow": test_server(&["--hang"])});
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": servers}).to_string(),
     );
     w.set("MCP_TIMEOUT", "1500");
@@ -349,7 +349,7 @@ fn a_crashed_server_is_restarted_once_and_big_output_is_cut() {
     let w = World::bedrock(&s.url());
     let servers = json!({"t": test_server(&[])});
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": servers}).to_string(),
     );
     s.push(tool_use(&[("c1", "mcp__t__pid", json!({}))]));
@@ -394,7 +394,7 @@ fn the_repl_asks_about_a_project_server_and_mcp_lists_the_servers() {
         &json!({"mcpServers": {"proj": good}}).to_string(),
     );
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"slow": slow}}).to_string(),
     );
     w.set("MCP_TIMEOUT", "1500");
@@ -455,7 +455,7 @@ fn a_server_that_changes_its_tools_is_listed_again_before_the_next_request() {
     let s = BedrockServer::start(BedrockOptions::default());
     let w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
     );
     s.push(tool_use(&[(
@@ -485,7 +485,7 @@ fn a_streamable_http_server_is_used_and_checked_by_mcp_list() {
     let s = BedrockServer::start(BedrockOptions::default());
     let w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"web": {"type": "http", "url": server.url}}}).to_string(),
     );
     let list = w.run(&["mcp", "list"]);
@@ -520,7 +520,7 @@ fn a_streamable_http_server_is_used_and_checked_by_mcp_list() {
     let silent = HttpServer::start(&["--http", "--hang"]);
     let mut w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"silent": {"type": "http", "url": silent.url}}}).to_string(),
     );
     w.set("MCP_TIMEOUT", "1000");
@@ -539,7 +539,7 @@ fn ctrl_c_cancels_a_long_mcp_call_and_the_server_is_told() {
     let s = BedrockServer::start(BedrockOptions::default());
     let w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
     );
     s.push(tool_use(&[("z", "mcp__t__sleep", json!({"ms": 60_000}))]));
@@ -665,7 +665,7 @@ fn a_legacy_sse_server_is_used_and_given_up_on_when_silent() {
     let s = BedrockServer::start(BedrockOptions::default());
     let w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"old": {"type": "sse", "url": server.url}}}).to_string(),
     );
     let list = w.run(&["mcp", "list"]);
@@ -698,7 +698,7 @@ fn a_legacy_sse_server_is_used_and_given_up_on_when_silent() {
     let silent = HttpServer::start(&["--sse", "--hang"]);
     let mut w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"mute": {"type": "sse", "url": silent.url}}}).to_string(),
     );
     w.set("MCP_TIMEOUT", "1000");
@@ -780,7 +780,7 @@ fn a_call_beyond_mcp_tool_timeout_is_cut_off_and_cancelled() {
     let s = BedrockServer::start(BedrockOptions::default());
     let mut w = World::bedrock(&s.url());
     w.write_abs(
-        &w.home().join(".claude.json"),
+        &w.claude_json(),
         &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
     );
     w.set("MCP_TOOL_TIMEOUT", "500");

@@ -17,10 +17,6 @@ fn read(path: &PathBuf) -> Json {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn claude_json(w: &World) -> PathBuf {
-    w.home().join(".claude.json")
-}
-
 /// The managed directory, with `CLAUDE_MANAGED_SETTINGS_DIR` pointing at it.
 fn managed(w: &mut World, settings: Json) -> PathBuf {
     let dir = w.root.path().join("etc-claude-code");
@@ -34,7 +30,7 @@ fn add_get_list_remove_in_each_scope() {
     let w = World::new();
     let root = w.cwd.display().to_string();
     w.write_abs(
-        &claude_json(&w),
+        &w.claude_json(),
         r#"{"numStartups": 7, "projects": {"/elsewhere": {"x": 1}}}"#,
     );
 
@@ -81,7 +77,7 @@ fn add_get_list_remove_in_each_scope() {
         out.stdout()
     );
 
-    let file = read(&claude_json(&w));
+    let file = read(&w.claude_json());
     assert_eq!(file["numStartups"], 7);
     assert_eq!(file["projects"]["/elsewhere"], json!({"x": 1}));
     assert_eq!(
@@ -151,7 +147,7 @@ fn add_get_list_remove_in_each_scope() {
     w.run(&["mcp", "remove", "shared", "--scope", "project"])
         .ok();
     assert_eq!(read(&w.cwd.join(".mcp.json")), json!({"mcpServers": {}}));
-    let file = read(&claude_json(&w));
+    let file = read(&w.claude_json());
     assert_eq!(
         (
             file["numStartups"].clone(),
@@ -199,7 +195,7 @@ fn usage_errors_are_exit_2_and_echo_no_secret() {
     out.fails_with(2);
     assert!(out.stderr().contains("websocket"), "{}", out.stderr());
     w.run(&["mcp", "add-json", "x", "{not json"]).fails_with(2);
-    assert!(!claude_json(&w).exists());
+    assert!(!w.claude_json().exists());
 }
 
 #[test]
@@ -320,7 +316,7 @@ fn the_policy_refuses_servers_and_names_itself() {
 
     // Definitions written by hand meet the same policy.
     w.write_abs(
-        &claude_json(&w),
+        &w.claude_json(),
         &json!({"mcpServers": {"sneaky": {"command": MISSING, "args": ["--evil"]}}}).to_string(),
     );
     let list = w.run(&["mcp", "list"]);
@@ -353,7 +349,7 @@ fn managed_mcp_json_is_the_only_server_set() {
         &json!({"mcpServers": {"corp": {"command": MISSING}}}).to_string(),
     );
     w.write_abs(
-        &claude_json(&w),
+        &w.claude_json(),
         &json!({"mcpServers": {"mine": {"command": MISSING}}}).to_string(),
     );
 

@@ -10,8 +10,17 @@ use serde_json::{Map, Value as Json};
 
 use super::{Defined, McpConfigError, McpPolicy, Scope, ServerConfig, expand};
 
-/// `~/.claude.json`, from `HOME` in the configuration's environment.
+/// `~/.claude.json`; as in Claude Code, `$CLAUDE_CONFIG_DIR/.claude.json`
+/// when `CLAUDE_CONFIG_DIR` is set, so each configuration directory keeps
+/// its own user and local servers.
 pub fn claude_json_path(cfg: &Config) -> Option<PathBuf> {
+    if cfg
+        .env()
+        .get("CLAUDE_CONFIG_DIR")
+        .is_some_and(|d| !d.is_empty())
+    {
+        return Some(cfg.user_dir().join(".claude.json"));
+    }
     cfg.env()
         .get("HOME")
         .filter(|h| !h.is_empty())

@@ -555,3 +555,24 @@ fn no_home_means_no_user_or_local_servers_and_a_clear_error() {
     assert!(add_server(&cfg, Scope::Managed, "a", &stdio("x", &[])).is_err());
     assert_eq!(mcp_json_path(&cfg), fx.root().join(".mcp.json"));
 }
+
+#[test]
+fn claude_config_dir_holds_its_own_claude_json() {
+    let mut fx = Fx::new();
+    assert_eq!(
+        claude_json_path(&fx.cfg()),
+        Some(fx.tmp.path().join("home/.claude.json"))
+    );
+    fx.env.insert(
+        "CLAUDE_CONFIG_DIR".into(),
+        fx.tmp.path().join("alt").display().to_string(),
+    );
+    let cfg = fx.cfg();
+    assert_eq!(
+        claude_json_path(&cfg),
+        Some(fx.tmp.path().join("alt/.claude.json"))
+    );
+    add_server(&cfg, Scope::User, "a", &stdio("x", &[])).unwrap();
+    assert!(fx.read("alt/.claude.json")["mcpServers"]["a"].is_object());
+    assert!(!fx.tmp.path().join("home/.claude.json").exists());
+}
