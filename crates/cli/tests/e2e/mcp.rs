@@ -812,3 +812,62 @@ fn a_call_beyond_mcp_tool_timeout_is_cut_off_and_cancelled() {
     let log = std::fs::read_to_string(w.config_dir().join("mcp-logs/t.log")).unwrap();
     assert!(log.contains("sleep cancelled"), "{log}");
 }
+
+#[test]
+fn resources_are_listed_and_read_through_the_resource_tools() {
+    let s = BedrockServer::start(BedrockOptions::default());
+    let w = World::bedrock(&s.url());
+    w.write_abs(
+        &w.claude_json(),
+        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
+    );
+    s.push(tool_use(&[
+        ("r1", "ListMcpResourcesTool", json!({})),
+        (
+            "r2",
+            "ReadMcpResourceTool",
+            json!({"server": "t", "uri": "test://notes/hello"}),
+        ),
+        (
+            "r3",
+            "ReadMcpResourceTool",
+            json!({"server": "t", "uri": "test://notes/missing"}),
+        ),
+    ]));
+    s.push(Reply::text("Read."));
+    let r = w.run(&[
+        "--model",
+        "haiku",
+        "-p",
+        "read",
+        "--allowedTools",
+        "ListMcpResourcesTool,ReadMcpResourceTool",
+    ]);
+    r.ok();
+    let tools = declared(&s, 0);
+    assert!(
+        tools.contains(&"ListMcpResourcesTool".to_string()),
+        "{tools:?}"
+    );
+    let out = results(&s, 1);
+    let listed = out[0]["content"].to_string();
+    assert!(
+        listed.contains("test://notes/hello")
+            && listed.contains("text/markdown")
+            && listed.contains("\\\"server\\\":\\\"t\\\""),
+        "{listed}"
+    );
+    assert!(
+        out[1]["content"]
+            .to_string()
+            .contains("A resource from mcp-test-server"),
+        "{:?}",
+        out[1]
+    );
+    assert_eq!(out[2]["is_error"], true, "{:?}", out[2]);
+    assert!(
+        out[2]["content"].to_string().contains("missing"),
+        "{:?}",
+        out[2]
+    );
+}

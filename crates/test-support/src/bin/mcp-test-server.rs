@@ -14,7 +14,8 @@
 //! `echo {text}`, `pid` (the process id), `big` (1 MiB of text), `boom`
 //! (exits with status 1), `sleep {ms}` (notes a cancellation on stderr) and
 //! `grow {name}`, which adds a tool of that name and sends
-//! `notifications/tools/list_changed`. Everything it does is noted on stderr.
+//! `notifications/tools/list_changed`; and one resource, `test://notes/hello`.
+//! Everything it does is noted on stderr.
 
 // Its stderr is the log the tests read, and stdout carries its URL.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
@@ -25,7 +26,9 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -33,6 +36,9 @@ use serde_json::{Value, json};
 
 /// Tools per `tools/list` page.
 const PAGE: usize = 2;
+/// Its one resource.
+const NOTE_URI: &str = "test://notes/hello";
+const NOTE_TEXT: &str = "# Hello\n\nA resource from mcp-test-server.";
 
 #[derive(Clone, Default)]
 struct TestServer {
@@ -89,6 +95,7 @@ impl ServerHandler for TestServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()
+                .enable_resources()
                 .build(),
         )
         .with_server_info(Implementation::new("mcp-test-server", "1.0.0"))
@@ -110,6 +117,32 @@ impl ServerHandler for TestServer {
             page.next_cursor = Some(end.to_string());
         }
         Ok(page)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let mut note = Resource::new(NOTE_URI, "note");
+        note.mime_type = Some("text/markdown".into());
+        Ok(ListResourcesResult::with_all_items(vec![note]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri != NOTE_URI {
+            return Err(ErrorData::resource_not_found(
+                format!("no resource {}", request.uri),
+                None,
+            ));
+        }
+        Ok(ReadResourceResponse::Complete(ReadResourceResult::new(
+            vec![ResourceContents::text(NOTE_TEXT, NOTE_URI).with_mime_type("text/markdown")],
+        )))
     }
 
     async fn call_tool(
