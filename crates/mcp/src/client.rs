@@ -136,13 +136,7 @@ impl Connection {
                     live().push(p);
                 }
                 let mut guard = GroupGuard(pid);
-                let service = within(timeout, async {
-                    handler
-                        .serve(transport)
-                        .await
-                        .map_err(|e| format!("initialize failed: {e}"))
-                })
-                .await?;
+                let service = within(timeout, handshake(handler, transport)).await?;
                 guard.0 = None;
                 (service, pid)
             }
@@ -159,22 +153,12 @@ impl Connection {
                     cfg.custom_headers.insert(name, value);
                 }
                 let transport = StreamableHttpClientTransport::from_config(cfg);
-                let service = within(timeout, async {
-                    handler
-                        .serve(transport)
-                        .await
-                        .map_err(|e| format!("initialize failed: {e}"))
-                })
-                .await?;
+                let service = within(timeout, handshake(handler, transport)).await?;
                 (service, None)
             }
             ServerConfig::Sse { url, headers } => {
                 let service = within(timeout, async {
-                    let transport = crate::sse::connect(url, headers).await?;
-                    handler
-                        .serve(transport)
-                        .await
-                        .map_err(|e| format!("initialize failed: {e}"))
+                    handshake(handler, crate::sse::connect(url, headers).await?).await
                 })
                 .await?;
                 (service, None)
@@ -401,6 +385,21 @@ fn killpg(pid: u32) {
             nix::sys::signal::Signal::SIGKILL,
         );
     }
+}
+
+/// The `initialize` handshake over any transport rmcp accepts.
+async fn handshake<T, E, A>(
+    handler: Handler,
+    transport: T,
+) -> Result<RunningService<RoleClient, Handler>, String>
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    handler
+        .serve(transport)
+        .await
+        .map_err(|e| format!("initialize failed: {e}"))
 }
 
 async fn within<T>(

@@ -480,58 +480,71 @@ fn a_server_that_changes_its_tools_is_listed_again_before_the_next_request() {
 }
 
 #[test]
-fn a_streamable_http_server_is_used_and_checked_by_mcp_list() {
-    let server = HttpServer::start(&["--http"]);
-    let s = BedrockServer::start(BedrockOptions::default());
-    let w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"web": {"type": "http", "url": server.url}}}).to_string(),
-    );
-    let list = w.run(&["mcp", "list"]);
-    list.ok();
-    assert!(
-        list.stdout().contains("web") && list.stdout().contains("connected"),
-        "{}",
-        list.stdout()
-    );
-    s.push(tool_use(&[
-        ("h1", "mcp__web__echo", json!({"text": "over http"})),
-        ("h2", "mcp__web__grow", json!({"name": "later"})),
-    ]));
-    s.push(tool_use(&[("h3", "mcp__web__later", json!({"text": "x"}))]));
-    s.push(Reply::text("Done."));
-    let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__web"]);
-    r.ok();
-    let out = results(&s, 1);
-    assert!(
-        out[0]["content"].to_string().contains("over http"),
-        "{out:?}"
-    );
-    assert!(declared(&s, 1).contains(&"mcp__web__later".to_string()));
-    assert!(
-        results(&s, 2)[0]["content"]
-            .to_string()
-            .contains("later: x")
-    );
-
+fn remote_servers_over_streamable_http_and_legacy_sse() {
     // A server that accepts the connection and never answers is given up
     // on within MCP_TIMEOUT, and the session goes on without it.
-    let silent = HttpServer::start(&["--http", "--hang"]);
-    let mut w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"silent": {"type": "http", "url": silent.url}}}).to_string(),
-    );
-    w.set("MCP_TIMEOUT", "1000");
-    s.push(Reply::text("Hello."));
-    let r = w.run(&["--model", "haiku", "-p", "hi"]);
-    r.ok();
-    assert!(
-        r.stderr().contains("`silent` is not available"),
-        "{}",
-        r.stderr()
-    );
+    for (flag, kind) in [("--http", "http"), ("--sse", "sse")] {
+        let server = HttpServer::start(&[flag]);
+        let s = BedrockServer::start(BedrockOptions::default());
+        let w = World::bedrock(&s.url());
+        w.write_abs(
+            &w.claude_json(),
+            &json!({"mcpServers": {"web": {"type": kind, "url": server.url}}}).to_string(),
+        );
+        let list = w.run(&["mcp", "list"]);
+        list.ok();
+        assert!(
+            list.stdout().contains(kind) && list.stdout().contains("✓ connected: mcp-test-server"),
+            "{kind}: {}",
+            list.stdout()
+        );
+        s.push(tool_use(&[
+            (
+                "h1",
+                "mcp__web__echo",
+                json!({"text": format!("over {kind}")}),
+            ),
+            ("h2", "mcp__web__grow", json!({"name": "later"})),
+        ]));
+        s.push(tool_use(&[("h3", "mcp__web__later", json!({"text": "x"}))]));
+        s.push(Reply::text("Done."));
+        let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__web"]);
+        r.ok();
+        let out = results(&s, 1);
+        assert!(
+            out[0]["content"]
+                .to_string()
+                .contains(&format!("over {kind}")),
+            "{kind}: {out:?}"
+        );
+        // The tool the server added was announced over this transport.
+        assert!(
+            declared(&s, 1).contains(&"mcp__web__later".to_string()),
+            "{kind}"
+        );
+        assert!(
+            results(&s, 2)[0]["content"]
+                .to_string()
+                .contains("later: x"),
+            "{kind}"
+        );
+
+        let silent = HttpServer::start(&[flag, "--hang"]);
+        let mut w = World::bedrock(&s.url());
+        w.write_abs(
+            &w.claude_json(),
+            &json!({"mcpServers": {"silent": {"type": kind, "url": silent.url}}}).to_string(),
+        );
+        w.set("MCP_TIMEOUT", "1000");
+        s.push(Reply::text("Hello."));
+        let r = w.run(&["--model", "haiku", "-p", "hi"]);
+        r.ok();
+        assert!(
+            r.stderr().contains("`silent` is not available") && r.stderr().contains("MCP_TIMEOUT"),
+            "{kind}: {}",
+            r.stderr()
+        );
+    }
 }
 
 #[test]
@@ -657,59 +670,6 @@ fn the_vault_calls_memory_search_as_its_ambient_memory_rule_asks() {
     let found = results(&s, 1)[0].to_string();
     assert!(found.contains("Convention-DailyNoteDateOnly"), "{found}");
     assert_eq!(leftovers(&w), Vec::<String>::new());
-}
-
-#[test]
-fn a_legacy_sse_server_is_used_and_given_up_on_when_silent() {
-    let server = HttpServer::start(&["--sse"]);
-    let s = BedrockServer::start(BedrockOptions::default());
-    let w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"old": {"type": "sse", "url": server.url}}}).to_string(),
-    );
-    let list = w.run(&["mcp", "list"]);
-    list.ok();
-    assert!(
-        list.stdout().contains("sse") && list.stdout().contains("✓ connected: mcp-test-server"),
-        "{}",
-        list.stdout()
-    );
-    s.push(tool_use(&[
-        ("o1", "mcp__old__echo", json!({"text": "over sse"})),
-        ("o2", "mcp__old__grow", json!({"name": "newer"})),
-    ]));
-    s.push(tool_use(&[("o3", "mcp__old__newer", json!({"text": "y"}))]));
-    s.push(Reply::text("Done."));
-    let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__old"]);
-    r.ok();
-    assert!(
-        results(&s, 1)[0]["content"]
-            .to_string()
-            .contains("over sse")
-    );
-    assert!(declared(&s, 1).contains(&"mcp__old__newer".to_string()));
-    assert!(
-        results(&s, 2)[0]["content"]
-            .to_string()
-            .contains("newer: y")
-    );
-
-    let silent = HttpServer::start(&["--sse", "--hang"]);
-    let mut w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"mute": {"type": "sse", "url": silent.url}}}).to_string(),
-    );
-    w.set("MCP_TIMEOUT", "1000");
-    s.push(Reply::text("Hello."));
-    let r = w.run(&["--model", "haiku", "-p", "hi"]);
-    r.ok();
-    assert!(
-        r.stderr().contains("`mute` is not available") && r.stderr().contains("MCP_TIMEOUT"),
-        "{}",
-        r.stderr()
-    );
 }
 
 /// A free loopback port for a server that takes its port from `PORT`.
