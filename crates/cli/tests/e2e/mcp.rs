@@ -72,6 +72,11 @@ fn server_js(dir: &Path, package: &str) -> String {
         .to_string()
 }
 
+/// server-everything over stdio.
+fn everything_stdio(dir: &Path) -> Value {
+    json!({"command": "node", "args": [server_js(dir, PACKAGES[1]), "stdio"]})
+}
+
 /// A world whose `~/.claude.json` defines these user-scope servers.
 fn world(s: &BedrockServer, servers: Value) -> World {
     let w = World::bedrock(&s.url());
@@ -191,10 +196,7 @@ fn memory_server_remembers_across_turns_and_stops_with_the_session() {
 fn everything_server_text_structured_image_and_deny_rule() {
     let Some(dir) = npm_servers() else { return };
     let s = BedrockServer::start(BedrockOptions::default());
-    let w = world(
-        &s,
-        json!({"everything": {"command": "node", "args": [server_js(&dir, PACKAGES[1]), "stdio"]}}),
-    );
+    let w = world(&s, json!({"everything": everything_stdio(&dir)}));
     s.push(tool_use(&[
         (
             "e1",
@@ -323,12 +325,7 @@ impl Drop for HttpServer {
 #[test]
 fn a_server_that_never_answers_does_not_stop_the_session() {
     let s = BedrockServer::start(BedrockOptions::default());
-    let mut w = World::bedrock(&s.url());
-    let servers = json!({"slow": test_server(&["--hang"])});
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": servers}).to_string(),
-    );
+    let mut w = world(&s, json!({"slow": test_server(&["--hang"])}));
     w.set("MCP_TIMEOUT", "1500");
     s.push(Reply::text("Hello."));
     let r = w.run(&["--model", "haiku", "-p", "hi"]);
@@ -346,12 +343,7 @@ fn a_server_that_never_answers_does_not_stop_the_session() {
 #[test]
 fn a_crashed_server_is_restarted_once_and_big_output_is_cut() {
     let s = BedrockServer::start(BedrockOptions::default());
-    let w = World::bedrock(&s.url());
-    let servers = json!({"t": test_server(&[])});
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": servers}).to_string(),
-    );
+    let w = world(&s, json!({"t": test_server(&[])}));
     s.push(tool_use(&[("c1", "mcp__t__pid", json!({}))]));
     s.push(tool_use(&[("c2", "mcp__t__boom", json!({}))]));
     s.push(tool_use(&[("c3", "mcp__t__pid", json!({}))]));
@@ -426,10 +418,7 @@ fn the_repl_asks_about_a_project_server_and_mcp_lists_the_servers() {
 fn a_server_prompt_is_a_slash_command() {
     let Some(dir) = npm_servers() else { return };
     let s = BedrockServer::start(BedrockOptions::default());
-    let w = world(
-        &s,
-        json!({"everything": {"command": "node", "args": [server_js(&dir, PACKAGES[1]), "stdio"]}}),
-    );
+    let w = world(&s, json!({"everything": everything_stdio(&dir)}));
     s.push(Reply::text("Sunny."));
     let mut cmd = w.std_cmd();
     cmd.args(["--model", "haiku"]);
@@ -453,11 +442,7 @@ fn a_server_prompt_is_a_slash_command() {
 #[test]
 fn a_server_that_changes_its_tools_is_listed_again_before_the_next_request() {
     let s = BedrockServer::start(BedrockOptions::default());
-    let w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
-    );
+    let w = world(&s, json!({"t": test_server(&[])}));
     s.push(tool_use(&[(
         "g1",
         "mcp__t__grow",
@@ -486,11 +471,7 @@ fn remote_servers_over_streamable_http_and_legacy_sse() {
     for (flag, kind) in [("--http", "http"), ("--sse", "sse")] {
         let server = HttpServer::start(&[flag]);
         let s = BedrockServer::start(BedrockOptions::default());
-        let w = World::bedrock(&s.url());
-        w.write_abs(
-            &w.claude_json(),
-            &json!({"mcpServers": {"web": {"type": kind, "url": server.url}}}).to_string(),
-        );
+        let w = world(&s, json!({"web": {"type": kind, "url": server.url}}));
         let list = w.run(&["mcp", "list"]);
         list.ok();
         assert!(
@@ -530,11 +511,7 @@ fn remote_servers_over_streamable_http_and_legacy_sse() {
         );
 
         let silent = HttpServer::start(&[flag, "--hang"]);
-        let mut w = World::bedrock(&s.url());
-        w.write_abs(
-            &w.claude_json(),
-            &json!({"mcpServers": {"silent": {"type": kind, "url": silent.url}}}).to_string(),
-        );
+        let mut w = world(&s, json!({"silent": {"type": kind, "url": silent.url}}));
         w.set("MCP_TIMEOUT", "1000");
         s.push(Reply::text("Hello."));
         let r = w.run(&["--model", "haiku", "-p", "hi"]);
@@ -550,11 +527,7 @@ fn remote_servers_over_streamable_http_and_legacy_sse() {
 #[test]
 fn ctrl_c_cancels_a_long_mcp_call_and_the_server_is_told() {
     let s = BedrockServer::start(BedrockOptions::default());
-    let w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
-    );
+    let w = world(&s, json!({"t": test_server(&[])}));
     s.push(tool_use(&[("z", "mcp__t__sleep", json!({"ms": 60_000}))]));
     s.push(Reply::text("Stopped, as asked."));
     let mut cmd = w.std_cmd();
@@ -583,10 +556,7 @@ fn ctrl_c_cancels_a_long_mcp_call_and_the_server_is_told() {
 fn everything_server_long_running_operation_is_cancelled_with_ctrl_c() {
     let Some(dir) = npm_servers() else { return };
     let s = BedrockServer::start(BedrockOptions::default());
-    let w = world(
-        &s,
-        json!({"everything": {"command": "node", "args": [server_js(&dir, PACKAGES[1]), "stdio"]}}),
-    );
+    let w = world(&s, json!({"everything": everything_stdio(&dir)}));
     s.push(tool_use(&[(
         "l",
         "mcp__everything__trigger-long-running-operation",
@@ -738,11 +708,7 @@ fn everything_server_over_streamable_http_and_legacy_sse() {
 #[test]
 fn a_call_beyond_mcp_tool_timeout_is_cut_off_and_cancelled() {
     let s = BedrockServer::start(BedrockOptions::default());
-    let mut w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
-    );
+    let mut w = world(&s, json!({"t": test_server(&[])}));
     w.set("MCP_TOOL_TIMEOUT", "500");
     s.push(tool_use(&[("z", "mcp__t__sleep", json!({"ms": 30_000}))]));
     s.push(tool_use(&[(
@@ -776,11 +742,7 @@ fn a_call_beyond_mcp_tool_timeout_is_cut_off_and_cancelled() {
 #[test]
 fn resources_are_listed_and_read_through_the_resource_tools() {
     let s = BedrockServer::start(BedrockOptions::default());
-    let w = World::bedrock(&s.url());
-    w.write_abs(
-        &w.claude_json(),
-        &json!({"mcpServers": {"t": test_server(&[])}}).to_string(),
-    );
+    let w = world(&s, json!({"t": test_server(&[])}));
     s.push(tool_use(&[
         ("r1", "ListMcpResourcesTool", json!({})),
         (
