@@ -205,46 +205,57 @@ fn is_tag_char(c: char) -> bool {
 
 /// One pass over the body for `#tags` and `[[links]]`, outside code fences and inline code. A tag
 /// follows whitespace or starts a line and has at least one non-digit (so `#1` is not a tag).
+/// `memchr` jumps from one line end or marker byte to the next: at 100,000 notes the body scan
+/// was a third of the parse, most of it stepping over ordinary bytes one at a time.
 fn scan_body(body: &str, tags: &mut Vec<String>, links: &mut Vec<String>) {
     let mut in_fence = false;
-    for line in body.lines() {
+    let mut start = 0;
+    while start < body.len() {
+        let end = memchr::memchr(b'\n', &body.as_bytes()[start..]).map_or(body.len(), |n| start + n);
+        let line = &body[start..end];
+        start = end + 1;
         let t = line.trim_start();
         if t.starts_with("```") || t.starts_with("~~~") {
             in_fence = !in_fence;
             continue;
         }
-        if in_fence {
-            continue;
+        if !in_fence {
+            scan_line(line, tags, links);
         }
-        let bytes = line.as_bytes();
-        let mut in_code = false;
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'`' => in_code = !in_code,
-                b'#' if !in_code
-                    && line[..i]
-                        .chars()
-                        .next_back()
-                        .is_none_or(char::is_whitespace) =>
-                {
-                    let rest = &line[i + 1..];
-                    let end = rest.find(|c: char| !is_tag_char(c)).unwrap_or(rest.len());
-                    let tag = rest[..end].trim_end_matches('/');
-                    if !tag.is_empty() && tag.chars().any(|c| !c.is_ascii_digit()) {
-                        push_tag(tags, tag);
-                    }
-                    i += 1 + end;
-                    continue;
+    }
+}
+
+/// Tags and links of one line outside a fence; backticks open and close inline code.
+fn scan_line(line: &str, tags: &mut Vec<String>, links: &mut Vec<String>) {
+    let bytes = line.as_bytes();
+    let mut in_code = false;
+    let mut i = 0;
+    while let Some(n) = memchr::memchr3(b'`', b'#', b'[', &bytes[i..]) {
+        i += n;
+        match bytes[i] {
+            b'`' => in_code = !in_code,
+            b'#' if !in_code
+                && line[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(char::is_whitespace) =>
+            {
+                let rest = &line[i + 1..];
+                let end = rest.find(|c: char| !is_tag_char(c)).unwrap_or(rest.len());
+                let tag = rest[..end].trim_end_matches('/');
+                if !tag.is_empty() && tag.chars().any(|c| !c.is_ascii_digit()) {
+                    push_tag(tags, tag);
                 }
-                b'[' if !in_code && bytes.get(i + 1) == Some(&b'[') => {
-                    i += take_link(&line[i..], links);
-                    continue;
-                }
-                _ => {}
+                i += 1 + end;
+                continue;
             }
-            i += 1;
+            b'[' if !in_code && bytes.get(i + 1) == Some(&b'[') => {
+                i += take_link(&line[i..], links);
+                continue;
+            }
+            _ => {}
         }
+        i += 1;
     }
 }
 
