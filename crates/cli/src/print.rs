@@ -102,6 +102,7 @@ async fn print_turn(
                 "model": session.runtime.model.model_id,
                 "provider": session.runtime.provider.as_str(),
                 "tools": session.preview_request().tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+                "mcp_servers": mcp_servers(),
                 "permissionMode": session.agent.as_ref().map(|a| a.permissions.mode().as_str()),
             })
         );
@@ -453,4 +454,19 @@ pub fn header(session: &Session) -> String {
         rt.model.model_id,
         session.total_cost()
     )
+}
+
+/// The session's MCP servers as Claude Code's `init` message lists them.
+fn mcp_servers() -> Vec<serde_json::Value> {
+    let mcp = sessions::MCP.lock().unwrap_or_else(|p| p.into_inner());
+    mcp.iter()
+        .flat_map(|m| m.report())
+        .map(|r| {
+            let status = match r.status {
+                claude_mcp::manager::Status::Connected => "connected",
+                claude_mcp::manager::Status::Failed(_) => "failed",
+            };
+            json!({"name": r.name, "status": status})
+        })
+        .collect()
 }

@@ -211,7 +211,8 @@ fn scan_body(body: &str, tags: &mut Vec<String>, links: &mut Vec<String>) {
     let mut in_fence = false;
     let mut start = 0;
     while start < body.len() {
-        let end = memchr::memchr(b'\n', &body.as_bytes()[start..]).map_or(body.len(), |n| start + n);
+        let end =
+            memchr::memchr(b'\n', &body.as_bytes()[start..]).map_or(body.len(), |n| start + n);
         let line = &body[start..end];
         start = end + 1;
         let t = line.trim_start();

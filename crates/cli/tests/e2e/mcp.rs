@@ -338,6 +338,41 @@ fn a_server_that_never_answers_does_not_stop_the_session() {
     );
     assert!(!declared(&s, 0).iter().any(|t| t.starts_with("mcp__")));
     assert_eq!(leftovers(&w), Vec::<String>::new());
+
+    // stream-json's init message lists each server and its status, as Claude Code's does.
+    w.write_abs(
+        &w.claude_json(),
+        &json!({"mcpServers": {"slow": test_server(&["--hang"]), "t": test_server(&[])}})
+            .to_string(),
+    );
+    s.push(Reply::text("Hello again."));
+    let r = w.run(&[
+        "--model",
+        "haiku",
+        "-p",
+        "hi",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+    ]);
+    r.ok();
+    let init: Value = serde_json::from_str(r.stdout().lines().next().unwrap()).unwrap();
+    assert_eq!(init["subtype"], "init");
+    let mut servers = init["mcp_servers"].as_array().unwrap().clone();
+    servers.sort_by_key(|v| v["name"].as_str().unwrap().to_string());
+    assert_eq!(
+        servers,
+        [
+            json!({"name": "slow", "status": "failed"}),
+            json!({"name": "t", "status": "connected"})
+        ]
+    );
+    assert!(
+        init["tools"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("mcp__t__echo"))
+    );
 }
 
 #[test]
