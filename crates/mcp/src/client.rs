@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, GetPromptRequestParams,
-    Implementation, ReadResourceRequestParams,
+    Implementation, ReadResourceRequestParams, ServerCapabilities,
 };
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -182,6 +182,15 @@ impl Connection {
         self.service.is_closed() || self.service.peer().is_transport_closed()
     }
 
+    /// Whether the server declared a capability in `initialize` (asking a
+    /// server for what it does not offer is an error).
+    fn offers(&self, capability: impl Fn(&ServerCapabilities) -> bool) -> bool {
+        self.service
+            .peer()
+            .peer_info()
+            .is_some_and(|i| capability(&i.capabilities))
+    }
+
     /// Every tool, following `nextCursor` to the last page.
     pub async fn list_tools(&self) -> Result<Vec<ToolInfo>, String> {
         let tools = self
@@ -232,12 +241,7 @@ impl Connection {
 
     /// Every resource, following `nextCursor` (empty when the server has none).
     pub async fn list_resources(&self) -> Result<Vec<Value>, String> {
-        let has = self
-            .service
-            .peer()
-            .peer_info()
-            .is_some_and(|i| i.capabilities.resources.is_some());
-        if !has {
+        if !self.offers(|c| c.resources.is_some()) {
             return Ok(Vec::new());
         }
         let all = self
@@ -255,12 +259,7 @@ impl Connection {
     /// Every prompt (name, description, argument names), following
     /// `nextCursor`; empty when the server offers none.
     pub async fn list_prompts(&self) -> Result<Vec<PromptInfo>, String> {
-        let has = self
-            .service
-            .peer()
-            .peer_info()
-            .is_some_and(|i| i.capabilities.prompts.is_some());
-        if !has {
+        if !self.offers(|c| c.prompts.is_some()) {
             return Ok(Vec::new());
         }
         let all = self

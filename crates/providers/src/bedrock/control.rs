@@ -43,6 +43,26 @@ pub struct InferenceProfile {
     pub models: Vec<String>,
 }
 
+/// An [`InferenceProfile`] from ListInferenceProfiles' summary or from
+/// GetInferenceProfile's output: two SDK types with the same accessors.
+macro_rules! inference_profile {
+    ($p:expr) => {{
+        let p = $p;
+        InferenceProfile {
+            id: p.inference_profile_id().to_string(),
+            name: p.inference_profile_name().to_string(),
+            arn: p.inference_profile_arn().to_string(),
+            kind: p.r#type().as_str().to_string(),
+            status: p.status().as_str().to_string(),
+            models: p
+                .models()
+                .iter()
+                .filter_map(|m| m.model_arn().map(str::to_string))
+                .collect(),
+        }
+    }};
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Availability {
     pub authorization: String,
@@ -291,20 +311,11 @@ impl ControlPlane {
                 .send()
                 .await
                 .map_err(ControlError::from_sdk)?;
-            out.extend(page.inference_profile_summaries().iter().map(|p| {
-                InferenceProfile {
-                    id: p.inference_profile_id().to_string(),
-                    name: p.inference_profile_name().to_string(),
-                    arn: p.inference_profile_arn().to_string(),
-                    kind: p.r#type().as_str().to_string(),
-                    status: p.status().as_str().to_string(),
-                    models: p
-                        .models()
-                        .iter()
-                        .filter_map(|m| m.model_arn().map(str::to_string))
-                        .collect(),
-                }
-            }));
+            out.extend(
+                page.inference_profile_summaries()
+                    .iter()
+                    .map(|p| inference_profile!(p)),
+            );
             match page.next_token() {
                 Some(t) if !t.is_empty() => next = Some(t.to_string()),
                 _ => return Ok(out),
@@ -322,18 +333,7 @@ impl ControlPlane {
             .send()
             .await
             .map_err(ControlError::from_sdk)?;
-        Ok(InferenceProfile {
-            id: p.inference_profile_id().to_string(),
-            name: p.inference_profile_name().to_string(),
-            arn: p.inference_profile_arn().to_string(),
-            kind: p.r#type().as_str().to_string(),
-            status: p.status().as_str().to_string(),
-            models: p
-                .models()
-                .iter()
-                .filter_map(|m| m.model_arn().map(str::to_string))
-                .collect(),
-        })
+        Ok(inference_profile!(p))
     }
 
     /// The guardrail `id` at `version`, as GetGuardrail reports it.
