@@ -315,9 +315,16 @@ impl AccountingHandle {
         let Some(audit) = &a.audit else {
             return;
         };
+        let (mcp_server, mcp_tool) = tool
+            .strip_prefix("mcp__")
+            .and_then(|rest| rest.split_once("__"))
+            .map(|(server, name)| (server.to_owned(), name.to_owned()))
+            .unzip();
         let line = AuditEntry {
             ts: iso8601(now_ms()),
             event: AuditEvent::ToolExecution,
+            mcp_server,
+            mcp_tool,
             session_id: a.session_id.clone(),
             principal_arn: a.principal(),
             project: Some(a.project.clone()),

@@ -88,6 +88,11 @@ pub struct AuditEntry {
     pub latency_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tool: Option<String>,
+    /// An MCP tool's server and tool, from its name `mcp__<server>__<tool>`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mcp_server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mcp_tool: Option<String>,
     /// The permission decision for a tool: `allow`, `ask`, `deny`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub decision: Option<String>,

@@ -188,6 +188,8 @@ fn memory_server_remembers_across_turns_and_stops_with_the_session() {
         .expect("an audit line for the MCP call");
     let v: Value = serde_json::from_str(line).unwrap();
     assert_eq!(v["decision"], "allow", "{line}");
+    assert_eq!(v["mcp_server"], "memory", "{line}");
+    assert_eq!(v["mcp_tool"], "search_nodes", "{line}");
     assert!(v["latency_ms"].is_u64(), "{line}");
     assert!(!audit.contains("uses kafka"), "{audit}");
 }
