@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+use claude_vault::{yaml_key, yaml_to_json};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Something to fix in one file, with where it is.
@@ -73,8 +74,8 @@ impl Document {
             Ok(docs) => match docs.into_iter().next() {
                 Some(Yaml::Hash(h)) => {
                     for (k, v) in h {
-                        if let Some(k) = scalar_key(&k) {
-                            doc.fields.insert(k, to_json(v));
+                        if let Some(k) = yaml_key(&k) {
+                            doc.fields.insert(k, yaml_to_json(v));
                         }
                     }
                 }
@@ -237,36 +238,6 @@ fn key_lines(yaml: &str) -> Vec<(String, usize)> {
             (!k.is_empty()).then(|| (k.to_string(), i + 2))
         })
         .collect()
-}
-
-fn scalar_key(k: &Yaml) -> Option<String> {
-    match k {
-        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
-        Yaml::Integer(i) => Some(i.to_string()),
-        Yaml::Boolean(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn to_json(y: Yaml) -> Value {
-    match y {
-        Yaml::String(s) => Value::String(s),
-        Yaml::Integer(i) => Value::from(i),
-        Yaml::Real(r) => r
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Value::String(r), Value::Number),
-        Yaml::Boolean(b) => Value::Bool(b),
-        Yaml::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
-        Yaml::Hash(h) => Value::Object(
-            h.into_iter()
-                .filter_map(|(k, v)| scalar_key(&k).map(|k| (k, to_json(v))))
-                .collect(),
-        ),
-        Yaml::Null | Yaml::BadValue => Value::Null,
-        Yaml::Alias(_) => Value::Null,
-    }
 }
 
 #[cfg(test)]

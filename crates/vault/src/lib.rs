@@ -12,7 +12,7 @@ pub use index::{
     BrokenLink, CheckReport, DB_RELATIVE_PATH, Hit, Index, RefreshReport, SCHEMA_VERSION, Stats,
     Warning,
 };
-pub use parse::{ParsedNote, parse_note};
+pub use parse::{ParsedNote, parse_note, yaml_key, yaml_to_json};
 pub use query::{Filter, Query, parse_query};
 
 /// Errors from the vault index.

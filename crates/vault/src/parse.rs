@@ -42,7 +42,7 @@ pub fn parse_note(text: &str) -> ParsedNote {
                 if let Some(Yaml::Hash(h)) = docs.into_iter().next() {
                     for (k, v) in h {
                         if let Some(k) = yaml_key(&k) {
-                            note.frontmatter.insert(k, to_json(v));
+                            note.frontmatter.insert(k, yaml_to_json(v));
                         }
                     }
                 }
@@ -108,7 +108,8 @@ fn split_frontmatter(text: &str) -> (Option<&str>, &str) {
     (None, text)
 }
 
-fn yaml_key(k: &Yaml) -> Option<String> {
+/// A YAML mapping key as text (strings, numbers, booleans); other keys are dropped.
+pub fn yaml_key(k: &Yaml) -> Option<String> {
     match k {
         Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
         Yaml::Integer(i) => Some(i.to_string()),
@@ -117,7 +118,9 @@ fn yaml_key(k: &Yaml) -> Option<String> {
     }
 }
 
-fn to_json(y: Yaml) -> Value {
+/// A YAML value as JSON, as frontmatter is kept: reals that JSON cannot hold stay text, aliases
+/// and bad values become null. Skills' and agents' frontmatter is read the same way.
+pub fn yaml_to_json(y: Yaml) -> Value {
     match y {
         Yaml::String(s) => Value::String(s),
         Yaml::Integer(i) => Value::from(i),
@@ -127,10 +130,10 @@ fn to_json(y: Yaml) -> Value {
             .and_then(serde_json::Number::from_f64)
             .map_or(Value::String(r), Value::Number),
         Yaml::Boolean(b) => Value::Bool(b),
-        Yaml::Array(a) => Value::Array(a.into_iter().map(to_json).collect()),
+        Yaml::Array(a) => Value::Array(a.into_iter().map(yaml_to_json).collect()),
         Yaml::Hash(h) => Value::Object(
             h.into_iter()
-                .filter_map(|(k, v)| yaml_key(&k).map(|k| (k, to_json(v))))
+                .filter_map(|(k, v)| yaml_key(&k).map(|k| (k, yaml_to_json(v))))
                 .collect(),
         ),
         _ => Value::Null,
