@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
 use claude_vault::{yaml_key, yaml_to_json};
+use serde_json::{Map, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Something to fix in one file, with where it is.

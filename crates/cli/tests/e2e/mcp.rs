@@ -310,6 +310,10 @@ impl HttpServer {
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut url)
             .unwrap();
+        assert!(
+            url.starts_with("http://"),
+            "mcp-test-server {args:?} did not start: {url:?}"
+        );
         HttpServer {
             child,
             url: url.trim().to_string(),
