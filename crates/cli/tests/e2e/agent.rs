@@ -7,23 +7,12 @@ use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::{Value, json};
 
-use crate::common::{World, copy_vault, invocation_bodies as invocations, tool_use};
+use crate::common::{
+    World, copy_vault, invocation_bodies as invocations, last_user_blocks, tool_names, tool_use,
+};
 
 fn world(server: &BedrockServer) -> World {
     World::bedrock(&server.url())
-}
-
-/// The tool_result blocks the second request carries, by tool_use id.
-fn results(server: &BedrockServer, request: usize) -> Vec<Value> {
-    let reqs = invocations(server);
-    let last = reqs[request]["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(last["role"], "user");
-    last["content"].as_array().unwrap().clone()
 }
 
 #[test]
@@ -70,13 +59,7 @@ fn tools_are_declared_and_every_tool_runs() {
     let v = r.json();
     assert_eq!(v["result"], "All done.");
     assert_eq!(v["num_turns"], 3);
-    let reqs = invocations(&s);
-    let names: Vec<&str> = reqs[0]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = tool_names(&invocations(&s)[0]);
     for t in [
         "Read",
         "Write",
@@ -91,9 +74,9 @@ fn tools_are_declared_and_every_tool_runs() {
         "AskUserQuestion",
         "WebFetch",
     ] {
-        assert!(names.contains(&t), "{t} not declared: {names:?}");
+        assert!(names.iter().any(|n| n == t), "{t} not declared: {names:?}");
     }
-    let first = results(&s, 1);
+    let first = last_user_blocks(&s, 1);
     let ids: Vec<&str> = first
         .iter()
         .map(|b| b["tool_use_id"].as_str().unwrap())
@@ -103,7 +86,7 @@ fn tools_are_declared_and_every_tool_runs() {
     assert!(text(&first[0]).contains("kafka streams"), "{first:?}");
     assert!(text(&first[1]).contains("a.md") && text(&first[1]).contains("b.md"));
     assert!(text(&first[2]).contains("a.md") && !text(&first[2]).contains("b.md"));
-    let second = results(&s, 2);
+    let second = last_user_blocks(&s, 2);
     assert!(
         second.iter().all(|b| b.get("is_error").is_none()),
         "{second:?}"
@@ -156,7 +139,7 @@ fn allow_deny_and_ask_in_print_mode() {
     assert_eq!(denials[0]["tool_name"], "Bash");
     assert_eq!(denials[0]["tool_input"]["command"], "rm keep.txt");
     assert!(w.cwd.join("keep.txt").exists() && !w.cwd.join("new.txt").exists());
-    let res = results(&s, 1);
+    let res = last_user_blocks(&s, 1);
     assert!(res[0]["content"].to_string().contains("allowed") && res[0].get("is_error").is_none());
     assert_eq!(res[1]["is_error"], true);
     assert_eq!(res[2]["is_error"], true);
@@ -181,15 +164,9 @@ fn a_bare_deny_removes_the_tool_from_the_request() {
         "WebFetch",
     ])
     .ok();
-    let reqs = invocations(&s);
-    let names: Vec<&str> = reqs[0]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = tool_names(&invocations(&s)[0]);
     assert!(
-        !names.contains(&"WebFetch") && names.contains(&"Read"),
+        !names.iter().any(|n| n == "WebFetch") && names.iter().any(|n| n == "Read"),
         "{names:?}"
     );
 }
@@ -216,7 +193,7 @@ fn modes_plan_accept_edits_and_bypass_with_a_deny_rule() {
             .contains("plan mode")
     );
     assert!(
-        results(&s, 1)[0]["content"]
+        last_user_blocks(&s, 1)[0]["content"]
             .to_string()
             .to_lowercase()
             .contains("plan")
@@ -382,7 +359,7 @@ fn ctrl_c_stops_a_long_bash_command_and_leaves_no_process() {
         !String::from_utf8_lossy(&ps.stdout).contains(&marker),
         "a sleep survived"
     );
-    let res = results(&s, 1);
+    let res = last_user_blocks(&s, 1);
     assert_eq!(res[0]["is_error"], true);
     assert!(
         res[0]["content"].to_string().contains("interrupted"),
@@ -480,7 +457,7 @@ fn the_repl_asks_and_remembers_the_answer() {
     let local = std::fs::read_to_string(w.cwd.join(".claude/settings.local.json")).unwrap();
     assert!(local.contains("Bash(echo *)"), "{local}");
     assert!(
-        results(&s, 1)[0]["content"]
+        last_user_blocks(&s, 1)[0]["content"]
             .to_string()
             .contains("asked-and-allowed")
     );

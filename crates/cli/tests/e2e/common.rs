@@ -190,6 +190,38 @@ pub fn invocation_bodies(server: &claude_test_support::BedrockServer) -> Vec<ser
         .collect()
 }
 
+/// The content blocks of the last message of model request `n`: a user
+/// message (tool results, hook feedback), its text as one block when it is a string.
+pub fn last_user_blocks(
+    server: &claude_test_support::BedrockServer,
+    n: usize,
+) -> Vec<serde_json::Value> {
+    let bodies = invocation_bodies(server);
+    let last = bodies[n]["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["role"], "user", "{last}");
+    match &last["content"] {
+        serde_json::Value::Array(blocks) => blocks.clone(),
+        text => vec![serde_json::json!({"type": "text", "text": text})],
+    }
+}
+
+/// The names of the tools a request body declares (none when it has no `tools`).
+pub fn tool_names(body: &serde_json::Value) -> Vec<String> {
+    body["tools"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A scripted reply with these `(id, tool, input)` calls (10 tokens in, 5 out).
 pub fn tool_use(calls: &[(&str, &str, serde_json::Value)]) -> claude_test_support::bedrock::Reply {
     claude_test_support::bedrock::Reply::ToolUse {

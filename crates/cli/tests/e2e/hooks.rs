@@ -6,7 +6,7 @@ use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::{Value, json};
 
-use crate::common::{World, invocation_bodies as invocations, tool_use};
+use crate::common::{World, invocation_bodies as invocations, last_user_blocks, tool_use};
 
 fn world(server: &BedrockServer) -> World {
     let mut w = World::bedrock(&server.url());
@@ -24,22 +24,6 @@ fn hooks(w: &World, hooks: Value) {
 
 fn command(matcher: &str, command: &str) -> Value {
     json!([{"matcher": matcher, "hooks": [{"type": "command", "command": command}]}])
-}
-
-/// The content blocks of the last message of request `n`.
-fn last_message(server: &BedrockServer, n: usize) -> Vec<Value> {
-    let reqs = invocations(server);
-    let last = reqs[n]["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(last["role"], "user");
-    match &last["content"] {
-        Value::Array(blocks) => blocks.clone(),
-        text => vec![json!({"type": "text", "text": text})],
-    }
 }
 
 fn read_json(w: &World, rel: &str) -> Value {
@@ -74,7 +58,7 @@ fn a_pre_tool_use_hook_that_exits_2_blocks_write() {
     let r = run(&w, &["--permission-mode", "acceptEdits"]);
     r.ok();
     assert!(!w.cwd.join("Decisions/ADR-1.md").exists());
-    let result = &last_message(&s, 1)[0];
+    let result = &last_user_blocks(&s, 1)[0];
     assert_eq!(result["tool_use_id"], "w1");
     assert_eq!(result["is_error"], true);
     let content = result["content"].to_string();
@@ -126,7 +110,7 @@ fn a_pre_tool_use_hook_rewrites_the_input() {
     s.push(Reply::text("Saved."));
     // Print mode would deny a Write it has to ask about; the hook's allow answers.
     run(&w, &[]).ok();
-    let result = &last_message(&s, 1)[0];
+    let result = &last_user_blocks(&s, 1)[0];
     assert!(result.get("is_error").is_none(), "{result}");
     assert_eq!(
         std::fs::read_to_string(w.cwd.join("+Inbox/note.md")).unwrap(),
@@ -222,7 +206,7 @@ fn the_vaults_deprecated_shapes_are_honoured() {
         std::fs::read_to_string(w.cwd.join("notes/a.md")).unwrap(),
         "# A\n"
     );
-    let results = last_message(&s, 1);
+    let results = last_user_blocks(&s, 1);
     let read = results[0]["content"].to_string();
     assert!(
         read.contains("# A") && read.contains("frontmatter: `created` is missing"),
@@ -254,7 +238,7 @@ echo 'Run the link checker before you finish.' >&2; exit 2"#;
     assert_eq!(v["num_turns"], 2);
     let reqs = invocations(&s);
     assert_eq!(reqs.len(), 2);
-    let feedback = last_message(&s, 1)[0]["text"].to_string();
+    let feedback = last_user_blocks(&s, 1)[0]["text"].to_string();
     assert!(
         feedback.contains("Stop hook feedback") && feedback.contains("Run the link checker"),
         "{feedback}"

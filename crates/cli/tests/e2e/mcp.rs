@@ -11,7 +11,9 @@ use claude_test_support::bedrock::Reply;
 use claude_test_support::{BedrockOptions, BedrockServer};
 use serde_json::{Value, json};
 
-use crate::common::{World, invocation_bodies as invocations, tool_use};
+use crate::common::{
+    World, invocation_bodies as invocations, last_user_blocks, tool_names, tool_use,
+};
 
 const PACKAGES: [&str; 2] = [
     "@modelcontextprotocol/server-memory",
@@ -87,25 +89,8 @@ fn world(s: &BedrockServer, servers: Value) -> World {
     w
 }
 
-/// The tool_result blocks of request `n`.
-fn results(s: &BedrockServer, n: usize) -> Vec<Value> {
-    let reqs = invocations(s);
-    let last = reqs[n]["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    last["content"].as_array().unwrap().clone()
-}
-
 fn declared(s: &BedrockServer, n: usize) -> Vec<String> {
-    invocations(s)[n]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect()
+    tool_names(&invocations(s)[n])
 }
 
 /// Processes still running with this world's HOME: servers that outlived
@@ -152,9 +137,9 @@ fn memory_server_remembers_across_turns_and_stops_with_the_session() {
     r.ok();
     assert!(declared(&s, 0).contains(&"mcp__memory__search_nodes".to_string()));
     assert!(
-        results(&s, 1)[0].get("is_error").is_none(),
+        last_user_blocks(&s, 1)[0].get("is_error").is_none(),
         "{:?}",
-        results(&s, 1)
+        last_user_blocks(&s, 1)
     );
     assert_eq!(leftovers(&w), Vec::<String>::new());
 
@@ -174,7 +159,7 @@ fn memory_server_remembers_across_turns_and_stops_with_the_session() {
         "mcp__memory",
     ]);
     r.ok();
-    let found = results(&s, 3)[0]["content"].to_string();
+    let found = last_user_blocks(&s, 3)[0]["content"].to_string();
     assert!(
         found.contains("Zanzibar") && found.contains("uses kafka"),
         "{found}"
@@ -233,7 +218,7 @@ fn everything_server_text_structured_image_and_deny_rule() {
         !tools.contains(&"mcp__everything__get-sum".to_string()),
         "{tools:?}"
     );
-    let out = results(&s, 1);
+    let out = last_user_blocks(&s, 1);
     assert!(
         out[0]["content"].to_string().contains("Light rain"),
         "{out:?}"
@@ -392,17 +377,17 @@ fn a_crashed_server_is_restarted_once_and_big_output_is_cut() {
     s.push(Reply::text("Done."));
     let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__t"]);
     r.ok();
-    let first = results(&s, 1)[0]["content"].to_string();
-    let crash = &results(&s, 2)[0];
+    let first = last_user_blocks(&s, 1)[0]["content"].to_string();
+    let crash = &last_user_blocks(&s, 2)[0];
     assert_eq!(crash["is_error"], true, "{crash}");
     assert!(
         crash["content"].to_string().contains("restarted"),
         "{crash}"
     );
-    let second = results(&s, 3)[0]["content"].to_string();
+    let second = last_user_blocks(&s, 3)[0]["content"].to_string();
     assert!(second.trim_matches('"').parse::<u32>().is_ok(), "{second}");
     assert_ne!(first, second, "a new process answers after the restart");
-    let big = results(&s, 4)[0]["content"].to_string();
+    let big = last_user_blocks(&s, 4)[0]["content"].to_string();
     assert!(big.len() < 120_000, "{}", big.len());
     assert!(
         big.contains("MAX_MCP_OUTPUT_TOKENS"),
@@ -500,7 +485,7 @@ fn a_server_that_changes_its_tools_is_listed_again_before_the_next_request() {
     }
     assert!(!first.contains(&"mcp__t__fresh".to_string()), "{first:?}");
     assert!(declared(&s, 1).contains(&"mcp__t__fresh".to_string()));
-    let out = results(&s, 2)[0]["content"].to_string();
+    let out = last_user_blocks(&s, 2)[0]["content"].to_string();
     assert!(out.contains("fresh: hi"), "{out}");
     assert_eq!(leftovers(&w), Vec::<String>::new());
 }
@@ -532,7 +517,7 @@ fn remote_servers_over_streamable_http_and_legacy_sse() {
         s.push(Reply::text("Done."));
         let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__web"]);
         r.ok();
-        let out = results(&s, 1);
+        let out = last_user_blocks(&s, 1);
         assert!(
             out[0]["content"]
                 .to_string()
@@ -545,7 +530,7 @@ fn remote_servers_over_streamable_http_and_legacy_sse() {
             "{kind}"
         );
         assert!(
-            results(&s, 2)[0]["content"]
+            last_user_blocks(&s, 2)[0]["content"]
                 .to_string()
                 .contains("later: x"),
             "{kind}"
@@ -586,7 +571,7 @@ fn ctrl_c_cancels_a_long_mcp_call_and_the_server_is_told() {
     p.exp_string("> ").unwrap();
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
-    assert_eq!(results(&s, 1)[0]["is_error"], true);
+    assert_eq!(last_user_blocks(&s, 1)[0]["is_error"], true);
     // The server received notifications/cancelled for the call.
     let log = std::fs::read_to_string(w.config_dir().join("mcp-logs/t.log")).unwrap();
     assert!(log.contains("sleep cancelled"), "{log}");
@@ -624,7 +609,7 @@ fn everything_server_long_running_operation_is_cancelled_with_ctrl_c() {
     p.exp_string("> ").unwrap();
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
-    assert_eq!(results(&s, 1)[0]["is_error"], true);
+    assert_eq!(last_user_blocks(&s, 1)[0]["is_error"], true);
     assert_eq!(leftovers(&w), Vec::<String>::new());
 }
 
@@ -678,7 +663,7 @@ fn the_vault_calls_memory_search_as_its_ambient_memory_rule_asks() {
         "the ambient-memory rule is not in the system prompt"
     );
     assert!(declared(&s, 0).contains(&"mcp__memory__search_nodes".to_string()));
-    let found = results(&s, 1)[0].to_string();
+    let found = last_user_blocks(&s, 1)[0].to_string();
     assert!(found.contains("Convention-DailyNoteDateOnly"), "{found}");
     assert_eq!(leftovers(&w), Vec::<String>::new());
 }
@@ -738,7 +723,7 @@ fn everything_server_over_streamable_http_and_legacy_sse() {
             "mcp__everything",
         ]);
         r.ok();
-        let out = results(&s, 1)[0]["content"].to_string();
+        let out = last_user_blocks(&s, 1)[0]["content"].to_string();
         assert!(
             out.contains(&format!("hello over {transport}")),
             "{transport}: {out}"
@@ -762,7 +747,7 @@ fn a_call_beyond_mcp_tool_timeout_is_cut_off_and_cancelled() {
     let r = w.run(&["--model", "haiku", "-p", "go", "--allowedTools", "mcp__t"]);
     r.ok();
     assert!(started.elapsed().as_secs() < 20);
-    let timed_out = &results(&s, 1)[0];
+    let timed_out = &last_user_blocks(&s, 1)[0];
     assert_eq!(timed_out["is_error"], true, "{timed_out}");
     assert!(
         timed_out["content"]
@@ -772,7 +757,7 @@ fn a_call_beyond_mcp_tool_timeout_is_cut_off_and_cancelled() {
     );
     // The server was told, and still serves the next call.
     assert!(
-        results(&s, 2)[0]["content"]
+        last_user_blocks(&s, 2)[0]["content"]
             .to_string()
             .contains("still here")
     );
@@ -812,7 +797,7 @@ fn resources_are_listed_and_read_through_the_resource_tools() {
         tools.contains(&"ListMcpResourcesTool".to_string()),
         "{tools:?}"
     );
-    let out = results(&s, 1);
+    let out = last_user_blocks(&s, 1);
     let listed = out[0]["content"].to_string();
     assert!(
         listed.contains("test://notes/hello")

@@ -8,7 +8,7 @@ use claude_test_support::{BedrockOptions, BedrockServer};
 use claude_usage::Ledger;
 use serde_json::{Value, json};
 
-use crate::common::{World, invocations, tool_use};
+use crate::common::{World, invocations, tool_names, tool_use};
 
 const SONNET: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
 const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -25,17 +25,6 @@ fn on(server: &BedrockServer, model: &str) -> Vec<Value> {
         .filter(|(m, _)| m == model)
         .map(|(_, b)| b)
         .collect()
-}
-
-fn tool_names(body: &Value) -> Vec<String> {
-    body["tools"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .map(|t| t["name"].as_str().unwrap().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The tool_result for `id` in the last message of a request.
