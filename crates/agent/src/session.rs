@@ -187,7 +187,23 @@ impl Session {
         } else {
             None
         };
-        Ok(Session {
+        Ok(Session::new(
+            id, runtime, provider, store, cwd, entrypoint, transcript,
+        ))
+    }
+
+    /// A session with no messages, tools or skills yet: what every
+    /// constructor starts from.
+    fn new(
+        id: String,
+        runtime: Runtime,
+        provider: Arc<dyn Provider>,
+        store: TranscriptStore,
+        cwd: PathBuf,
+        entrypoint: &'static str,
+        transcript: Option<Transcript>,
+    ) -> Session {
+        Session {
             id,
             provider,
             scope: TurnScope::default(),
@@ -204,7 +220,7 @@ impl Session {
             last_turn: TurnStats::default(),
             skills: None,
             hook_context: Vec::new(),
-        })
+        }
     }
 
     /// Continues a recorded session; refuses a different provider.
@@ -239,24 +255,18 @@ impl Session {
             .collect();
         let provider = Arc::from(runtime.connect().await);
         runtime.settle_profile();
-        Ok(Session {
-            id: loaded.meta.session_id.clone(),
-            provider,
-            scope: TurnScope::default(),
+        let mut session = Session::new(
+            loaded.meta.session_id.clone(),
             runtime,
-            messages: normalize(loaded.messages),
-            transcript: Some(transcript),
+            provider,
             store,
-            cwd: PathBuf::from(&loaded.meta.cwd),
-            entrypoint: "repl",
-            costs,
-            last_context_tokens: None,
-            started: Instant::now(),
-            agent: None,
-            last_turn: TurnStats::default(),
-            skills: None,
-            hook_context: Vec::new(),
-        })
+            PathBuf::from(&loaded.meta.cwd),
+            "repl",
+            Some(transcript),
+        );
+        session.messages = normalize(loaded.messages);
+        session.costs = costs;
+        Ok(session)
     }
 
     /// A subagent's session: the parent's provider (and so its books), its
@@ -267,24 +277,7 @@ impl Session {
         store: TranscriptStore,
         cwd: PathBuf,
     ) -> Session {
-        Session {
-            id: new_uuid(),
-            runtime,
-            provider,
-            scope: TurnScope::default(),
-            messages: Vec::new(),
-            transcript: None,
-            store,
-            cwd,
-            entrypoint: "subagent",
-            costs: Vec::new(),
-            last_context_tokens: None,
-            started: Instant::now(),
-            agent: None,
-            last_turn: TurnStats::default(),
-            skills: None,
-            hook_context: Vec::new(),
-        }
+        Session::new(new_uuid(), runtime, provider, store, cwd, "subagent", None)
     }
 
     /// Records a prompt answered locally, without a model (the native `/q`): the user line and
