@@ -66,6 +66,25 @@ impl ServerConfig {
         }
     }
 
+    /// Why a remote server's URL (after `${VAR}` expansion) cannot be
+    /// reached: it must be an absolute `http` or `https` URL.
+    pub fn url_problem(&self) -> Option<String> {
+        let (ServerConfig::Http { url, .. } | ServerConfig::Sse { url, .. }) = self else {
+            return None;
+        };
+        let shown = masked_url(url);
+        match url.parse::<http::Uri>() {
+            Ok(uri)
+                if matches!(uri.scheme_str(), Some("http" | "https"))
+                    && uri.authority().is_some() =>
+            {
+                None
+            }
+            Ok(_) => Some(format!("`{shown}` is not an http:// or https:// URL")),
+            Err(e) => Some(format!("`{shown}` is not a URL: {e}")),
+        }
+    }
+
     /// The command line or URL, with secrets masked: safe to print.
     pub fn target(&self) -> String {
         match self {
@@ -285,6 +304,9 @@ fn admit(
             .collect::<Vec<_>>()
             .join(", ");
         let reason = format!("{vars} not set and without a default (write ${{VAR:-default}})");
+        return (config, Admission::Invalid { reason });
+    }
+    if let Some(reason) = config.url_problem() {
         return (config, Admission::Invalid { reason });
     }
     let admission = match def.scope {

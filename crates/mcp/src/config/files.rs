@@ -259,7 +259,17 @@ pub fn add_server(
     if policy.exclusive().is_some() {
         return Err(refused(policy.exclusive_reason()));
     }
-    let expanded = expand::expand_config(config, cfg.env()).unwrap_or_else(|_| config.clone());
+    let expanded = expand::expand_config(config, cfg.env());
+    // A URL that still holds an unset `${VAR}` is checked once the variable is set.
+    if let Ok(e) = &expanded
+        && let Some(message) = e.url_problem()
+    {
+        return Err(McpConfigError::Invalid {
+            name: name.to_owned(),
+            message,
+        });
+    }
+    let expanded = expanded.unwrap_or_else(|_| config.clone());
     policy.check(name, &expanded).map_err(refused)?;
     let mut obj = read_object(&path)?.unwrap_or_default();
     let servers = object_at(&mut obj, &keys, &path)?;

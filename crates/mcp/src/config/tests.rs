@@ -576,3 +576,52 @@ fn claude_config_dir_holds_its_own_claude_json() {
     assert!(fx.read("alt/.claude.json")["mcpServers"]["a"].is_object());
     assert!(!fx.tmp.path().join("home/.claude.json").exists());
 }
+
+#[test]
+fn a_remote_server_needs_an_http_or_https_url() {
+    let mut fx = Fx::new();
+    let http = |url: &str| ServerConfig::Http {
+        url: url.into(),
+        headers: BTreeMap::new(),
+    };
+    let sse = |url: &str| ServerConfig::Sse {
+        url: url.into(),
+        headers: BTreeMap::new(),
+    };
+    for bad in [
+        http("not-a-url"),
+        sse("ftp://x.example.com/sse"),
+        http("/mcp"),
+    ] {
+        let err = add_server(&fx.cfg(), Scope::User, "bad", &bad).unwrap_err();
+        assert!(
+            matches!(&err, McpConfigError::Invalid { message, .. } if message.contains("URL")),
+            "{err}"
+        );
+    }
+    assert!(!fx.tmp.path().join("home/.claude.json").exists());
+    // A variable is checked once it is set: unset, the entry is kept for later.
+    add_server(&fx.cfg(), Scope::User, "later", &http("${DOCS_URL}")).unwrap();
+    fx.env.insert("DOCS_URL".into(), "mcp.example.com".into());
+    let (entries, _) = load_servers(&fx.cfg());
+    let later = entries.iter().find(|e| e.name == "later").unwrap();
+    assert!(
+        matches!(&later.admission, Admission::Invalid { reason } if reason.contains("not an http:// or https:// URL")),
+        "{:?}",
+        later.admission
+    );
+    add_server(
+        &fx.cfg(),
+        Scope::User,
+        "ok",
+        &sse("https://mcp.example.com/sse"),
+    )
+    .unwrap();
+    add_server(
+        &fx.cfg(),
+        Scope::User,
+        "local",
+        &http("http://127.0.0.1:8080/mcp"),
+    )
+    .unwrap();
+}
