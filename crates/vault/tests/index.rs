@@ -109,6 +109,122 @@ fn build_query_and_incremental_refresh() {
     assert_eq!(broken[0].target, "B");
 }
 
+/// A first build writes the notes' rows in a scratch database and copies them in: what is left is
+/// one consistent database, with every index, in WAL mode, and no scratch file.
+#[test]
+fn a_first_build_leaves_one_database_with_its_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..300 {
+        write(
+            root,
+            &format!("d{}/Note {i}.md", i % 7),
+            &format!(
+                "---\ntype: {}\nstatus: proposed\ntags: [t/{i}]\n---\nKafka note {i}. [[Note {}]] [[Gone {i}]] #inline/{i}\n",
+                if i % 2 == 0 { "Adr" } else { "Page" },
+                (i + 1) % 300
+            ),
+        );
+    }
+    let mut idx = Index::open(root).unwrap();
+    let r = idx.refresh(&mut |_, _| {}).unwrap();
+    assert_eq!(r.added, 300);
+    assert!(!root.join(".data/vault.db.build").exists());
+    let adrs = |idx: &Index| {
+        idx.query(&parse_query("type:adr").unwrap(), 1000)
+            .unwrap()
+            .len()
+    };
+    assert_eq!(adrs(&idx), 150);
+    drop(idx);
+
+    let db = rusqlite::Connection::open(root.join(".data/vault.db")).unwrap();
+    let one = |sql: &str| -> String { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(one("PRAGMA integrity_check"), "ok");
+    assert_eq!(one("PRAGMA journal_mode"), "wal");
+    db.execute_batch("INSERT INTO fts_content(fts_content) VALUES ('integrity-check')")
+        .unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM notes"), 300);
+    assert_eq!(count("SELECT count(*) FROM files"), 300);
+    assert_eq!(count("SELECT count(*) FROM fts_content"), 300);
+    assert_eq!(count("SELECT count(*) FROM tags"), 600);
+    assert_eq!(count("SELECT count(*) FROM links"), 600);
+    assert_eq!(
+        count("SELECT count(*) FROM links WHERE target_id IS NULL"),
+        300
+    );
+    // Every secondary index came across with its rows.
+    let mut indexes: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        [
+            "links_broken",
+            "links_source",
+            "links_target",
+            "notes_key_path",
+            "notes_key_title",
+            "notes_modified",
+            "notes_status_nocase",
+            "notes_type",
+            "notes_type_nocase",
+            "tags_note",
+            "tags_tag"
+        ]
+    );
+    for (name, table) in [("notes_type", "notes"), ("tags_tag", "tags")] {
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM {table} INDEXED BY {name}")),
+            count(&format!("SELECT count(*) FROM {table}")),
+            "{name} holds every row"
+        );
+    }
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM links INDEXED BY links_broken
+             WHERE target_id IS NULL AND target = 'gone 7' COLLATE NOCASE"
+        ),
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM notes INDEXED BY notes_type WHERE type = 'Adr'"),
+        150
+    );
+    // The next refresh is an ordinary one.
+    drop(db);
+    write(root, "d0/Note 0.md", "---\ntype: Page\n---\nchanged\n");
+    let mut idx = Index::open(root).unwrap();
+    let r = idx.refresh(&mut |_, _| {}).unwrap();
+    assert_eq!((r.added, r.updated, r.unchanged), (0, 1, 299));
+    assert_eq!(adrs(&idx), 149);
+}
+
+/// A first build that cannot start its scratch database fails with the path and leaves the
+/// index as it was: the next build, with the obstacle gone, succeeds.
+#[test]
+fn a_first_build_that_fails_says_why_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "A.md", "---\ntype: Adr\n---\nkafka\n");
+    // A directory where the scratch file goes (and not empty, so it cannot be removed).
+    write(root, ".data/vault.db.build/keep", "");
+    let mut idx = Index::open(root).unwrap();
+    let err = idx.refresh(&mut |_, _| {}).unwrap_err().to_string();
+    assert!(err.contains("vault.db.build"), "{err}");
+    fs::remove_dir_all(root.join(".data/vault.db.build")).unwrap();
+    let r = idx.refresh(&mut |_, _| {}).unwrap();
+    assert_eq!(r.added, 1);
+    assert_eq!(titles(&idx, "kafka"), ["A"]);
+    assert!(!root.join(".data/vault.db.build").exists());
+}
+
 #[test]
 fn a_missing_vault_folder_is_an_error_not_a_new_vault() {
     let dir = tempfile::tempdir().unwrap();
