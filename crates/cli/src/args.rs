@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// claude: a Claude Code-compatible terminal agent whose first-class backend
 /// is Amazon Bedrock, in your own AWS account.
 #[derive(Debug, Parser)]
-#[command(name = "claude", version, about, long_about = None)]
+#[command(name = "claude", version, long_about = None)]
 #[command(
     after_help = "Examples:\n  claude --provider bedrock --model haiku -p \"Summarise this ADR\"\n  claude config set provider bedrock\n  claude config set bedrock.region us-east-1\n  CLAUDE_PROVIDER=bedrock claude -p hello --dry-run\n\nExit codes: 0 ok, 1 unexpected error, 2 usage or configuration error, 3 credentials, 4 access denied, 5 model not available, 6 throttled after all retries, 7 service or network failure after retries, 8 request rejected, 9 reply incomplete, 130 interrupted."
 )]

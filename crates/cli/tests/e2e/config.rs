@@ -10,6 +10,13 @@ fn version_and_help_document_the_surface() {
     assert!(v.stdout().starts_with("claude "));
     let h = w.run(&["--help"]);
     h.ok();
+    // What the tool is, not how its source is laid out (the crate's description).
+    assert!(
+        h.stdout()
+            .starts_with("claude: a Claude Code-compatible terminal agent"),
+        "{}",
+        h.stdout()
+    );
     for needle in [
         "--provider",
         "--model",
