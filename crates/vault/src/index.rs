@@ -52,8 +52,8 @@ CREATE VIRTUAL TABLE fts_content USING fts5(title, content);
 /// The tables of [`NOTE_TABLES`], in the order a first build copies them.
 const NOTE_TABLE_NAMES: [&str; 4] = ["notes", "files", "tags", "links"];
 
-/// The secondary indexes: dropped during a first build and created once the rows are in, which is
-/// one sort each instead of a B-tree insert per row.
+/// The secondary indexes. A first build creates them in its scratch database once the rows are in
+/// (one sort each instead of a B-tree insert per row), and they come across with the rows.
 const INDEXES: &[(&str, &str)] = &[
     // The /q skill's `WHERE type = '<Type>'` (binary collation).
     ("notes_type", "notes(type)"),
@@ -738,39 +738,36 @@ impl Index {
             let mut pending: BTreeMap<usize, Parsed<'a>> = BTreeMap::new();
             let mut done = 0;
             let mut busy = std::time::Duration::ZERO;
-            let mut insert =
-                |parsed: Parsed<'a>, s: &'a Seen| -> rusqlite::Result<bool> {
-                    match parsed {
-                        Parsed::Unreadable(w) => report.warnings.push(w),
-                        Parsed::Touch => {
-                            tx.prepare_cached(
-                                "UPDATE files SET size = ?1, mtime = ?2 WHERE path = ?3",
-                            )?
-                            .execute(params![s.size, s.mtime, s.rel])?;
-                            report.unchanged += 1;
-                        }
-                        Parsed::Row(mut row, warning) => {
-                            report.warnings.extend(warning);
-                            if s.known {
-                                delete_note(&tx, row.id, &s.rel)?;
-                                report.updated += 1;
-                            } else {
-                                report.added += 1;
-                                new_notes.push((row.id, s.rel.as_str()));
-                            }
-                            tx.prepare_cached(
-                            "INSERT INTO fts_content(rowid, title, content) VALUES (?1, ?2, ?3)",
+            // Stores one note; `false` when the scratch writer has stopped (its error is read
+            // below).
+            let mut insert = |parsed: Parsed<'a>, s: &'a Seen| -> rusqlite::Result<bool> {
+                match parsed {
+                    Parsed::Unreadable(w) => report.warnings.push(w),
+                    Parsed::Touch => {
+                        tx.prepare_cached(
+                            "UPDATE files SET size = ?1, mtime = ?2 WHERE path = ?3",
                         )?
-                        .execute(params![row.id, row.title, std::mem::take(&mut row.body)])?;
-                            match &side_send {
-                                // The scratch writer stopped: its error is read below.
-                                Some(side) => return Ok(side.send(Side::Row(row)).is_ok()),
-                                None => insert_row(&tx, &row, &mut unresolved)?,
-                            }
+                        .execute(params![s.size, s.mtime, s.rel])?;
+                        report.unchanged += 1;
+                    }
+                    Parsed::Row(mut row, warning) => {
+                        report.warnings.extend(warning);
+                        if s.known {
+                            delete_note(&tx, row.id, &s.rel)?;
+                            report.updated += 1;
+                        } else {
+                            report.added += 1;
+                            new_notes.push((row.id, s.rel.as_str()));
+                        }
+                        insert_text(&tx, row.id, &row.title, std::mem::take(&mut row.body))?;
+                        match &side_send {
+                            Some(side) => return Ok(side.send(Side::Row(row)).is_ok()),
+                            None => insert_row(&tx, &row, &mut unresolved)?,
                         }
                     }
-                    Ok(true)
-                };
+                }
+                Ok(true)
+            };
             let mut side_alive = true;
             'recv: for (i, parsed) in recv {
                 pending.insert(i, parsed);
@@ -1206,6 +1203,13 @@ fn insert_row(
             None => unresolved.push((row.id, text.clone())),
         }
     }
+    Ok(())
+}
+
+/// A note's title and text, in the full-text index.
+fn insert_text(tx: &Connection, id: i64, title: &str, body: String) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO fts_content(rowid, title, content) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, title, body])?;
     Ok(())
 }
 
