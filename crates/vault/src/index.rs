@@ -1255,14 +1255,17 @@ enum Side<'a> {
 /// one pass at the end. The file is removed when this is dropped.
 struct Scratch {
     path: PathBuf,
+    /// The file this build created there (device and inode), once it exists.
+    file: Option<(u64, u64)>,
 }
 
 impl Scratch {
     fn create(db_path: &Path) -> Result<(Self, Connection)> {
         let mut path = db_path.as_os_str().to_owned();
         path.push(".build");
-        let scratch = Self {
+        let mut scratch = Self {
             path: PathBuf::from(path),
+            file: None,
         };
         let db = |source| VaultError::Db {
             path: scratch.path.display().to_string(),
@@ -1287,13 +1290,33 @@ impl Scratch {
         )
         .map_err(db)?;
         conn.execute_batch(NOTE_TABLES).map_err(db)?;
+        scratch.file = file_id(&scratch.path);
         Ok((scratch, conn))
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        // A build started meanwhile by another process removes what it takes for a leftover and
+        // creates its own file there: leave that one alone.
+        if self.file.is_some() && file_id(&self.path) != self.file {
+            return;
+        }
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Which file a path names now (device, inode); `None` where that cannot be told.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -1341,4 +1364,29 @@ fn create_indexes(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two first builds at once: the later one replaces the earlier one's scratch file (a
+    /// leftover, as far as it can tell). The earlier build, ending, must not remove the file the
+    /// later one is still writing.
+    #[cfg(unix)]
+    #[test]
+    fn a_scratch_file_removes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("vault.db");
+        let (first, _conn) = Scratch::create(&db).unwrap();
+        let (second, conn) = Scratch::create(&db).unwrap();
+        assert_eq!(first.path, second.path);
+        drop(first);
+        assert!(second.path.exists(), "the second build's file was removed");
+        conn.execute("INSERT INTO tags(note_id, tag) VALUES (1, 'x')", [])
+            .unwrap();
+        let path = second.path.clone();
+        drop(second);
+        assert!(!path.exists());
+    }
 }
