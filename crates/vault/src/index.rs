@@ -334,7 +334,18 @@ impl Index {
             path: db_path.display().to_string(),
             source,
         };
+        // A new file is created under the write lock (another process may be creating it too).
+        let mut lock = if db_path.exists() {
+            None
+        } else {
+            Some(write_lock(&db_path)?)
+        };
         let conn = Connection::open(&db_path).map_err(db)?;
+        // A first build runs in rollback-journal mode, under the write lock, and holds the file
+        // for itself: wait for it rather than fail with "database is locked".
+        if lock.is_none() && !in_wal_mode(&conn) {
+            lock = Some(write_lock(&db_path)?);
+        }
         // No memory map: a one-shot `q kafka` over 100,000 notes took 15.7 ms with read(2), 16.9 ms
         // with 256 MiB mapped and 17.6 ms with the whole 1 GB file mapped (page faults, and
         // unmapping at exit, cost more than copying the few pages a query reads).
@@ -342,39 +353,39 @@ impl Index {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;",
         )
         .map_err(db)?;
-        let found: Option<String> = match conn
-            .query_row(
-                "SELECT value FROM meta WHERE key='schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-        {
-            Ok(v) => v,
-            // No `meta` table: a new file.
-            Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("no such table") => {
-                Self::create(&conn).map_err(db)?;
-                Some(SCHEMA_VERSION.to_string())
+        if schema_version(&conn).map_err(db)? != Some(SCHEMA_VERSION) {
+            // Create or rebuild under the write lock, having looked again: another process may
+            // have done it meanwhile.
+            if lock.is_none() {
+                lock = Some(write_lock(&db_path)?);
             }
-            Err(e) => return Err(db(e)),
-        };
-        let found = found.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-        if found != SCHEMA_VERSION {
-            if found > SCHEMA_VERSION {
-                return Err(VaultError::Schema {
-                    path: db_path.display().to_string(),
-                    found,
-                    expected: SCHEMA_VERSION,
-                });
+            match schema_version(&conn).map_err(db)? {
+                Some(SCHEMA_VERSION) => {}
+                Some(found) if found > SCHEMA_VERSION => {
+                    return Err(VaultError::Schema {
+                        path: db_path.display().to_string(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+                // A new file, or an older schema: (drop everything and) create, in one
+                // transaction, so that a crash cannot leave half a schema.
+                found => {
+                    let tx = conn.unchecked_transaction().map_err(db)?;
+                    if found.is_some() {
+                        tx.execute_batch(
+                            "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS notes;
+                             DROP TABLE IF EXISTS fts_content; DROP TABLE IF EXISTS tags;
+                             DROP TABLE IF EXISTS links; DROP TABLE IF EXISTS files;",
+                        )
+                        .map_err(db)?;
+                    }
+                    Self::create(&tx).map_err(db)?;
+                    tx.commit().map_err(db)?;
+                }
             }
-            // Older schema: drop everything and rebuild.
-            conn.execute_batch(
-                "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS notes; DROP TABLE IF EXISTS fts_content;
-                 DROP TABLE IF EXISTS tags; DROP TABLE IF EXISTS links; DROP TABLE IF EXISTS files;",
-            )
-            .map_err(db)?;
-            Self::create(&conn).map_err(db)?;
         }
+        drop(lock);
         Ok(Self {
             root: root.to_path_buf(),
             db_path,
@@ -500,6 +511,10 @@ impl Index {
     pub fn refresh(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<RefreshReport> {
         let mut timings = Vec::new();
         let t = Instant::now();
+        // One refresh at a time: a second one waits, then finds the index up to date.
+        let _lock = write_lock(&self.db_path)?;
+        timings.push(("lock", ms(t)));
+        let t = Instant::now();
         let mut seen = self.walk()?;
         timings.push(("walk", ms(t)));
         let mut report = RefreshReport {
@@ -585,15 +600,19 @@ impl Index {
         let (mut scratch, mut side) = (None, None);
         if first_build {
             let t = Instant::now();
-            let (s, conn) = Scratch::create(&self.db_path)?;
-            // New pages need no rollback journal, so a first build writes each page once; without
-            // fsync. A crash leaves an index that the next run rebuilds.
+            // New pages need no rollback journal, so a first build writes each page once (WAL
+            // writes it twice: to the log, then back); without fsync. A crash leaves an index
+            // that the next run rebuilds. SQLite leaves WAL mode only when no other connection
+            // has the file open; with one (another `claude` waiting for this build), the build
+            // runs in WAL mode.
+            match self.conn.execute_batch("PRAGMA main.journal_mode=DELETE") {
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+                other => other.map_err(dbe)?,
+            }
             self.conn
-                .execute_batch(
-                    "PRAGMA main.journal_mode=DELETE; PRAGMA main.synchronous=OFF;
-                     PRAGMA main.cache_size=-65536;",
-                )
+                .execute_batch("PRAGMA main.synchronous=OFF; PRAGMA main.cache_size=-65536;")
                 .map_err(dbe)?;
+            let (s, conn) = Scratch::create(&self.db_path)?;
             // The copy from the scratch database wants these tables empty and indexed (the
             // indexes come across with the rows); an interrupted build may have left either.
             self.conn
@@ -1204,6 +1223,54 @@ fn insert_row(
         }
     }
     Ok(())
+}
+
+/// The file is in WAL mode, as it is except during a first build. Asked without waiting: while a
+/// first build holds the file, the answer is no.
+fn in_wal_mode(conn: &Connection) -> bool {
+    let wait = std::time::Duration::from_secs(5);
+    let _ = conn.busy_timeout(std::time::Duration::ZERO);
+    let mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0));
+    let _ = conn.busy_timeout(wait);
+    mode.is_ok_and(|m| m.eq_ignore_ascii_case("wal"))
+}
+
+/// The index's schema version; `None` for a file without one (new).
+fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    match conn
+        .query_row(
+            "SELECT value FROM meta WHERE key='schema_version'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+    {
+        Ok(v) => Ok(Some(v.and_then(|v| v.parse().ok()).unwrap_or(0))),
+        Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("no such table") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Hold `vault.db.lock` (an advisory lock, released when the file is dropped) while writing to
+/// the index. SQLite alone would let two refreshes both see the same changes and both write
+/// them: two processes building a new vault at once, or `/q` during `claude vault index`, ended
+/// in a rebuilt index or a "UNIQUE constraint failed" error. Readers (`q --no-refresh`, stats)
+/// never wait for it.
+fn write_lock(db_path: &Path) -> Result<std::fs::File> {
+    let mut path = db_path.as_os_str().to_owned();
+    path.push(".lock");
+    let io = |source| VaultError::Io {
+        path: PathBuf::from(&path).display().to_string(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
 }
 
 /// A note's title and text, in the full-text index.

@@ -246,6 +246,85 @@ fn refreshes_after_a_first_build_leave_its_full_text_index_alone() {
     assert_eq!(titles(&idx, "edit"), ["Note 0"]);
 }
 
+/// Two refreshes at once (two terminals on a new vault, or `/q` during `claude vault index`): the
+/// second waits for the first and finds the index up to date, and neither fails.
+#[test]
+fn concurrent_refreshes_wait_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    for i in 0..500 {
+        write(
+            &root,
+            &format!("Note {i}.md"),
+            &format!(
+                "---\ntype: Adr\n---\nKafka {i} [[Note {}]]\n",
+                (i + 1) % 500
+            ),
+        );
+    }
+    let run = |root: std::path::PathBuf| {
+        std::thread::spawn(move || {
+            let mut idx = Index::open(&root).unwrap();
+            let r = idx.refresh(&mut |_, _| {}).unwrap();
+            (r.added, r.unchanged)
+        })
+    };
+    let (a, b) = (run(root.clone()), run(root.clone()));
+    let mut reports = [a.join().unwrap(), b.join().unwrap()];
+    reports.sort();
+    assert_eq!(reports, [(0, 500), (500, 0)]);
+
+    // The same for an edit.
+    write(&root, "Note 7.md", "---\ntype: Page\n---\nedited\n");
+    let (a, b) = (run(root.clone()), run(root.clone()));
+    let mut reports = [a.join().unwrap(), b.join().unwrap()];
+    reports.sort();
+    assert_eq!(reports, [(0, 499), (0, 500)]);
+    let idx = Index::open(&root).unwrap();
+    assert_eq!(titles(&idx, "edited"), ["Note 7"]);
+    let stats = idx.stats().unwrap();
+    assert_eq!(
+        (stats.notes, stats.links, stats.broken_links),
+        (500, 499, 0)
+    );
+}
+
+/// Opening the index while a first build runs (`claude vault q` in another terminal) does not
+/// fail with "database is locked", and its refresh waits for the build and then finds every note.
+#[test]
+fn opening_the_index_during_a_first_build_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    for i in 0..2000 {
+        write(
+            &root,
+            &format!("d{}/Note {i}.md", i % 10),
+            &format!(
+                "---\ntype: Adr\n---\n{}\n",
+                "Kafka streams and events. ".repeat(40)
+            ),
+        );
+    }
+    let builder = {
+        let root = root.clone();
+        std::thread::spawn(move || {
+            let mut idx = Index::open(&root).unwrap();
+            idx.refresh(&mut |_, _| {}).unwrap().added
+        })
+    };
+    let scratch = root.join(".data/vault.db.build");
+    let start = std::time::Instant::now();
+    while !scratch.exists() && !builder.is_finished() {
+        assert!(start.elapsed().as_secs() < 60, "the build never started");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let mut idx = Index::open(&root).unwrap();
+    let r = idx.refresh(&mut |_, _| {}).unwrap();
+    assert_eq!((r.added, r.unchanged), (0, 2000));
+    assert_eq!(idx.stats().unwrap().notes, 2000);
+    assert_eq!(builder.join().unwrap(), 2000);
+}
+
 /// A first build that cannot start its scratch database fails with the path and leaves the
 /// index as it was: the next build, with the obstacle gone, succeeds.
 #[test]
