@@ -54,9 +54,19 @@ fn open_and_refresh(root: &Path, refresh: bool) -> anyhow::Result<(Index, Refres
             if total >= 1000 {
                 let b = bar.get_or_insert_with(|| {
                     let b = indicatif::ProgressBar::new(total as u64);
+                    if let Ok(style) =
+                        indicatif::ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len}")
+                    {
+                        b.set_style(style);
+                    }
                     b.set_message("indexing notes");
                     b
                 });
+                // A first build then merges its full-text index and copies the notes' rows in
+                // (about 2 s at 100,000 notes).
+                if done == total {
+                    b.set_message("writing the index");
+                }
                 b.set_position(done as u64);
             }
         })?;
