@@ -267,3 +267,55 @@ fn usage_errors_exit_2() {
     w.run(&["vault", "q", "recent:x"]).fails_with(2);
     w.run(&["vault", "q"]).fails_with(2);
 }
+
+/// Three `claude` processes on a new vault at once (two builds and a query, as from three
+/// terminals): none fails, one builds, the others find the index up to date. No fixture needed.
+#[test]
+fn concurrent_processes_share_one_index() {
+    let w = World::new();
+    for i in 0..1500 {
+        w.write(
+            &format!("d{}/Note {i}.md", i % 10),
+            &format!(
+                "---\ntype: Adr\n---\nKafka {i}. [[Note {}]]\n{}\n",
+                (i + 1) % 1500,
+                "Streams and events. ".repeat(20)
+            ),
+        );
+    }
+    let spawn = |args: &[&str]| {
+        w.std_cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let runs = [
+        spawn(&["vault", "index", "--json"]),
+        spawn(&["vault", "index", "--json"]),
+        spawn(&["vault", "q", "kafka", "--json", "--limit", "5"]),
+    ];
+    let outs: Vec<_> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let mut added: Vec<u64> = outs[..2]
+        .iter()
+        .map(|o| {
+            let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            report["added"].as_u64().unwrap()
+        })
+        .collect();
+    added.sort();
+    assert_eq!(added, [0, 1500]);
+    let hits: serde_json::Value = serde_json::from_slice(&outs[2].stdout).unwrap();
+    assert_eq!(hits.as_array().unwrap().len(), 5);
+    let stats = w.run(&["vault", "stats", "--json"]);
+    stats.ok();
+    assert_eq!(stats.json()["notes"], 1500);
+    assert_eq!(stats.json()["broken_links"], 0);
+}
