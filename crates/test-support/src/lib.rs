@@ -23,6 +23,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+mod child;
 pub mod eventstream;
 pub mod fixtures;
 mod ids;
@@ -32,5 +33,6 @@ pub mod sigv4;
 
 pub use anthropic::{AnthropicOptions, AnthropicServer};
 pub use bedrock::{Auth, BedrockOptions, BedrockServer};
+pub use child::ChildServer;
 pub use loopback::{Operation, RecordedRequest};
 pub use messages::{ToolCall, Usage};

@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use claude_test_support::bedrock::{ControlPlane, DEFAULT_TEXT, Reply};
 use claude_test_support::eventstream::{Frame, PAD_ALPHABET, decode_frames};
 use claude_test_support::sigv4::{self, Key};
-use claude_test_support::{Auth, BedrockOptions, BedrockServer, Operation, Usage};
+use claude_test_support::{Auth, BedrockOptions, BedrockServer, ChildServer, Operation, Usage};
 use common::{Resp, send, send_within};
 use serde_json::{Value, json};
 
@@ -920,28 +919,17 @@ fn unknown_routes_are_404_and_recorded() {
 
 #[test]
 fn bench_binary_prints_its_url_and_counts_requests() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loopback-bedrock"))
-        .args(["--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_owned();
-    let outcome = std::panic::catch_unwind(|| {
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        let path = format!("/model/{MODEL_PATH}/invoke-with-response-stream");
-        assert_eq!(send(&url, "POST", &path, &[], BODY.as_bytes()).status, 200);
-        let admin = send(&url, "GET", "/__admin/requests", &[], b"").json();
-        assert_eq!(admin["count"], 1);
-        assert_eq!(
-            admin["requests"][0],
-            json!({"method": "POST", "path": path})
-        );
-    });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    outcome.unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_loopback-bedrock"));
+    cmd.args(["--port", "0"]);
+    let server = ChildServer::url_on_stdout(cmd);
+    let url = &server.url;
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let path = format!("/model/{MODEL_PATH}/invoke-with-response-stream");
+    assert_eq!(send(url, "POST", &path, &[], BODY.as_bytes()).status, 200);
+    let admin = send(url, "GET", "/__admin/requests", &[], b"").json();
+    assert_eq!(admin["count"], 1);
+    assert_eq!(
+        admin["requests"][0],
+        json!({"method": "POST", "path": path})
+    );
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use claude_test_support::bedrock::Reply;
-use claude_test_support::{BedrockOptions, BedrockServer};
+use claude_test_support::{BedrockOptions, BedrockServer, ChildServer};
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -277,40 +277,11 @@ fn test_server(args: &[&str]) -> Value {
 }
 
 /// The test server over HTTP (`--http` streamable, `--sse` legacy), stopped when dropped.
-struct HttpServer {
-    child: std::process::Child,
-    url: String,
-}
-
-impl HttpServer {
-    fn start(args: &[&str]) -> HttpServer {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(test_server_bin())
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut url = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut url)
-            .unwrap();
-        assert!(
-            url.starts_with("http://"),
-            "mcp-test-server {args:?} did not start: {url:?}"
-        );
-        HttpServer {
-            child,
-            url: url.trim().to_string(),
-        }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The MCP test server over HTTP (`--http`, `--sse`): it prints its URL when it listens.
+fn http_server(args: &[&str]) -> ChildServer {
+    let mut cmd = std::process::Command::new(test_server_bin());
+    cmd.args(args).stderr(std::process::Stdio::null());
+    ChildServer::url_on_stdout(cmd)
 }
 
 #[test]
@@ -495,7 +466,7 @@ fn remote_servers_over_streamable_http_and_legacy_sse() {
     // A server that accepts the connection and never answers is given up
     // on within MCP_TIMEOUT, and the session goes on without it.
     for (flag, kind) in [("--http", "http"), ("--sse", "sse")] {
-        let server = HttpServer::start(&[flag]);
+        let server = http_server(&[flag]);
         let s = BedrockServer::start(BedrockOptions::default());
         let w = world(&s, json!({"web": {"type": kind, "url": server.url}}));
         let list = w.run(&["mcp", "list"]);
@@ -536,7 +507,7 @@ fn remote_servers_over_streamable_http_and_legacy_sse() {
             "{kind}"
         );
 
-        let silent = HttpServer::start(&[flag, "--hang"]);
+        let silent = http_server(&[flag, "--hang"]);
         let mut w = world(&s, json!({"silent": {"type": kind, "url": silent.url}}));
         w.set("MCP_TIMEOUT", "1000");
         s.push(Reply::text("Hello."));
@@ -678,7 +649,7 @@ fn free_port() -> u16 {
 }
 
 /// `server-everything` over one of its HTTP transports, stopped when dropped.
-fn everything_over(dir: &Path, transport: &str, path: &str) -> (HttpServer, Value) {
+fn everything_over(dir: &Path, transport: &str, path: &str) -> (ChildServer, Value) {
     use std::io::BufRead;
     let port = free_port();
     let mut child = std::process::Command::new("node")
@@ -698,7 +669,7 @@ fn everything_over(dir: &Path, transport: &str, path: &str) -> (HttpServer, Valu
     let url = format!("http://127.0.0.1:{port}{path}");
     let kind = if transport == "sse" { "sse" } else { "http" };
     let config = json!({"type": kind, "url": url});
-    (HttpServer { child, url }, config)
+    (ChildServer::new(child, url), config)
 }
 
 #[test]
