@@ -832,6 +832,8 @@ impl Index {
                 }
             }
             timings.push(("store", busy.as_secs_f64() * 1000.0));
+            progress(total, total);
+            timings.push(("parse+insert", ms(t)));
             let (Some(side_send), Some(side_done)) = (side_send, side_done) else {
                 return Ok(());
             };
@@ -847,8 +849,6 @@ impl Index {
                 unreachable!("the scratch writer stops before `Done` only on an error");
             }
             drop(side_send);
-            progress(total, total);
-            timings.push(("parse+insert", ms(t)));
             // The scratch writer sorts its indexes in while the full-text index is merged here.
             let t = Instant::now();
             optimize_fts(&tx).map_err(dbe)?;
@@ -866,10 +866,6 @@ impl Index {
             timings.push(("copy", ms(t)));
             Ok(())
         })?;
-        if !first_build {
-            progress(total, total);
-            timings.push(("parse+insert", ms(t)));
-        }
 
         let t = Instant::now();
         // A small refresh resolves links now that every changed note is stored.
@@ -1254,6 +1250,7 @@ fn insert_row(
 /// The file is in WAL mode, as it is except during a first build. Asked without waiting: while a
 /// first build holds the file, the answer is no.
 fn in_wal_mode(conn: &Connection) -> bool {
+    // rusqlite's default, put back after the question.
     let wait = std::time::Duration::from_secs(5);
     let _ = conn.busy_timeout(std::time::Duration::ZERO);
     let mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0));
@@ -1283,10 +1280,9 @@ fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 /// in a rebuilt index or a "UNIQUE constraint failed" error. Readers (`q --no-refresh`, stats)
 /// never wait for it.
 fn write_lock(db_path: &Path) -> Result<std::fs::File> {
-    let mut path = db_path.as_os_str().to_owned();
-    path.push(".lock");
+    let path = beside(db_path, ".lock");
     let io = |source| VaultError::Io {
-        path: PathBuf::from(&path).display().to_string(),
+        path: path.display().to_string(),
         source,
     };
     let file = std::fs::OpenOptions::new()
@@ -1297,6 +1293,13 @@ fn write_lock(db_path: &Path) -> Result<std::fs::File> {
         .map_err(io)?;
     file.lock().map_err(io)?;
     Ok(file)
+}
+
+/// `vault.db` + `suffix`: the index's lock and scratch files, beside it.
+fn beside(db_path: &Path, suffix: &str) -> PathBuf {
+    let mut path = db_path.as_os_str().to_owned();
+    path.push(suffix);
+    PathBuf::from(path)
 }
 
 /// A note's title and text, in the full-text index.
@@ -1354,10 +1357,8 @@ struct Scratch {
 
 impl Scratch {
     fn create(db_path: &Path) -> Result<(Self, Connection)> {
-        let mut path = db_path.as_os_str().to_owned();
-        path.push(".build");
         let mut scratch = Self {
-            path: PathBuf::from(path),
+            path: beside(db_path, ".build"),
             file: None,
         };
         let db = |source| VaultError::Db {
