@@ -155,14 +155,10 @@ fn a_first_build_leaves_one_database_with_its_indexes() {
         300
     );
     // Every secondary index came across with its rows.
-    let mut indexes: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    indexes.sort();
+    let indexes = paths(
+        &db,
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+    );
     assert_eq!(
         indexes,
         [
