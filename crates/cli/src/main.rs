@@ -30,11 +30,27 @@ fn main() {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("claude: {e:#}");
+            eprintln!("claude: {}", error_text(&e));
             1
         }
     };
     std::process::exit(code);
+}
+
+/// An error and its causes on one line. The workspace's errors already name their cause in their
+/// message ("vault database …: constraint failed"), which `{:#}` then printed a second time; a
+/// cause is added only when the text so far does not say it (a library error whose message
+/// leaves it out).
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// `claude -p … | head -1`: when the reader goes away, stop quietly with
@@ -93,5 +109,40 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             doctor_cmd::iam_policy(&cfg, with_list, bearer)
         }
         _ => print::run(&cli.run, &cfg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    /// An error whose message leaves its cause out.
+    #[derive(Debug)]
+    struct Quiet(std::io::Error);
+
+    impl std::fmt::Display for Quiet {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("outer")
+        }
+    }
+
+    impl std::error::Error for Quiet {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_error_names_each_cause_once() {
+        // The workspace's errors say their cause in their message.
+        let said = claude_vault::VaultError::Io {
+            path: "/v/.data/vault.db.lock".into(),
+            source: std::io::Error::other("Is a directory"),
+        };
+        let text = error_text(&anyhow::Error::new(said));
+        assert_eq!(text.matches("Is a directory").count(), 1, "{text}");
+        // A cause the message leaves out is added.
+        let quiet = anyhow::Error::new(Quiet(std::io::Error::other("connection refused")));
+        assert_eq!(error_text(&quiet), "outer: connection refused");
     }
 }

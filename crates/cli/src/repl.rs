@@ -608,7 +608,7 @@ async fn run_command(session: &mut Session, cfg: &Config, name: &str, arg: &str)
     {
         match answer {
             Ok(text) => print!("{text}"),
-            Err(e) => eprintln!("claude: /q: {e:#}"),
+            Err(e) => eprintln!("claude: /q: {}", crate::error_text(&e)),
         }
         return true;
     }

@@ -24,7 +24,7 @@ pub enum VaultError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("reading {path}: {source}")]
+    #[error("cannot use {path}: {source}; check that it exists and that you may read and write it")]
     Io {
         path: String,
         #[source]
