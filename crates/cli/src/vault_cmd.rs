@@ -100,7 +100,7 @@ fn open_and_refresh(root: &Path, refresh: bool) -> anyhow::Result<(Index, Refres
 pub fn run(cfg: &Config, cmd: VaultCommand) -> anyhow::Result<i32> {
     match run_inner(cfg, cmd) {
         Err(e) if is_usage_error(&e) => {
-            eprintln!("claude: {e:#}");
+            eprintln!("claude: {}", crate::error_text(&e));
             Ok(2)
         }
         other => other,
@@ -138,9 +138,10 @@ fn run_inner(cfg: &Config, cmd: VaultCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         VaultCommand::Q(args) => {
-            let query = args.query.join(" ");
+            // A mistyped query fails before any indexing.
+            let query = parse_query(&args.query.join(" "))?;
             let (index, _) = open_and_refresh(&root, !args.no_refresh)?;
-            let hits = index.query(&parse_query(&query)?, args.limit)?;
+            let hits = index.query(&query, args.limit)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&hits)?);
             } else {
@@ -192,9 +193,10 @@ fn run_inner(cfg: &Config, cmd: VaultCommand) -> anyhow::Result<i32> {
 
 /// The native `/q`: refresh the index of `root`, answer `query`, and return the table.
 pub fn native_q(root: &Path, query: &str) -> anyhow::Result<String> {
+    let query = parse_query(query)?;
     let mut index = Index::open(root)?;
     index.refresh(&mut |_, _| {})?;
-    let hits = index.query(&parse_query(query)?, 20)?;
+    let hits = index.query(&query, 20)?;
     Ok(table(&hits))
 }
 

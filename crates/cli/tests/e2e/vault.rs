@@ -266,6 +266,8 @@ fn usage_errors_exit_2() {
     w.run(&["vault", "q", "\"unclosed"]).fails_with(2);
     w.run(&["vault", "q", "recent:x"]).fails_with(2);
     w.run(&["vault", "q"]).fails_with(2);
+    // A bad query fails before any indexing: no index was created for it.
+    assert!(!w.cwd.join(".data").exists());
 }
 
 /// Three `claude` processes on a new vault at once (two builds and a query, as from three
